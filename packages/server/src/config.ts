@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/** Everything `gatehouse serve` needs, parsed once from flags and environment at start-up. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** PostgreSQL instead of the embedded store when set. */
+  databaseUrl: string | undefined;
+  /**
+   * Base of setup URLs and OAuth callbacks, without a trailing slash; undefined means
+   * `http://<host>:<port>` with the port actually bound.
+   */
+  publicUrl: string | undefined;
+  /** `kid:base64key` entries, newest first; undefined means "generate one" (embedded mode only). */
+  encryptionKeys: string | undefined;
+  bootstrapApiKey: string | undefined;
+  allowedRedirectUrls: string[];
+  allowPrivateNetwork: boolean;
+  logLevel: string;
+}
+
+/** A configuration value that stops start-up; the message names the variable or flag. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL');
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL')
+    .optional(),
+  GATEHOUSE_PUBLIC_URL: httpUrl.optional(),
+  GATEHOUSE_ENCRYPTION_KEYS: z.string().min(1).optional(),
+  GATEHOUSE_BOOTSTRAP_API_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters of random data')
+    .optional(),
+  GATEHOUSE_ALLOWED_REDIRECT_URLS: z.string().optional(),
+  GATEHOUSE_ALLOW_PRIVATE_NETWORK: z.enum(['true', 'false', '1', '0']).optional(),
+  GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+/** Command-line flags of `gatehouse serve`. */
+export interface ServeFlags {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+}
+
+/**
+ * Parses flags and environment into a {@link ServerConfig}. Throws {@link ConfigError} naming the first
+ * wrong variable; nothing else in the server reads `process.env`.
+ */
+export function parseConfig(flags: ServeFlags, env: Record<string, string | undefined>): ServerConfig {
+  const parsed = envSchema.safeParse(emptyToUndefined(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  }
+  const vars = parsed.data;
+
+  const port = flags.port === undefined ? 4310 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`--port: "${flags.port}" is not a port number (0-65535)`);
+  }
+  const host = flags.host ?? '127.0.0.1';
+  const publicUrl = vars.GATEHOUSE_PUBLIC_URL?.replace(/\/+$/, '');
+
+  const allowedRedirectUrls = (vars.GATEHOUSE_ALLOWED_REDIRECT_URLS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const prefix of allowedRedirectUrls) {
+    if (!httpUrl.safeParse(prefix).success) {
+      throw new ConfigError(`GATEHOUSE_ALLOWED_REDIRECT_URLS: "${prefix}" is not an http(s) URL`);
+    }
+  }
+
+  if (vars.DATABASE_URL && !vars.GATEHOUSE_ENCRYPTION_KEYS) {
+    throw new ConfigError(
+      'GATEHOUSE_ENCRYPTION_KEYS: required with DATABASE_URL (every process must share the keyring). ' +
+        'Generate one with `gatehouse keys generate-encryption-key`.',
+    );
+  }
+
+  return {
+    host,
+    port,
+    dataDir: flags.dataDir ?? './.gatehouse',
+    databaseUrl: vars.DATABASE_URL,
+    publicUrl,
+    encryptionKeys: vars.GATEHOUSE_ENCRYPTION_KEYS,
+    bootstrapApiKey: vars.GATEHOUSE_BOOTSTRAP_API_KEY,
+    allowedRedirectUrls,
+    allowPrivateNetwork: vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === 'true' || vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === '1',
+    logLevel: vars.GATEHOUSE_LOG_LEVEL ?? 'info',
+  };
+}
+
+function emptyToUndefined(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === '' ? undefined : value]));
+}

@@ -1,0 +1,25 @@
+import type { ProviderCatalog } from './catalog/catalog.js';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { Database } from './store/database.js';
+import type { Notifier } from './store/notifier.js';
+import type { Keyring } from './vault/keyring.js';
+
+/**
+ * What every service is built from. Passed in, never imported as a module singleton, so tests can
+ * swap the clock, the fetch used for outbound calls, or the store.
+ */
+export interface ServerContext {
+  db: Database;
+  notifier: Notifier;
+  keyring: Keyring;
+  catalog: ProviderCatalog;
+  clock: Clock;
+  logger: Logger;
+  /** Used for every outbound HTTP request (token endpoints, discovery). */
+  fetch: typeof fetch;
+  /** Base of setup URLs and OAuth callbacks, without a trailing slash. */
+  publicUrl: string;
+  /** Lets providers live on loopback / private addresses (development and tests). */
+  allowPrivateNetwork: boolean;
+}

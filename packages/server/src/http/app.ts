@@ -1,0 +1,96 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ServerContext } from '../context.js';
+import { GatehouseError } from '../errors.js';
+import { newId } from '../ids.js';
+import { pageRoutes } from '../pages/routes.js';
+import { pingDatabase } from '../store/database.js';
+import { apiKeyAuth } from './api-key-auth.js';
+import type { AppEnv } from './env.js';
+import { authConfigRoutes } from './routes/auth-configs.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { providerRoutes } from './routes/providers.js';
+import { setupSessionRoutes } from './routes/setup-sessions.js';
+import { MAX_BODY_BYTES } from './validation.js';
+
+/**
+ * The whole HTTP surface: the `/v1` API, the hosted setup pages and the OAuth callback. Built from a
+ * {@link ServerContext}; no module state, so tests run several apps in one process.
+ */
+export function createApp(context: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const requestId = newId('request');
+    c.set('requestId', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    // The path only: query strings of callbacks carry codes and state.
+    context.logger.info(
+      { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+
+  app.get('/healthz', async (c) => {
+    await pingDatabase(context.db);
+    return c.json({ status: 'ok' });
+  });
+
+  const api = new Hono<AppEnv>();
+  api.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new GatehouseError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
+      },
+    }),
+  );
+  api.use(apiKeyAuth(context));
+  // Sub-resources before `/providers/:providerId`, which would otherwise swallow them.
+  api.route('/providers/deployments', deploymentRoutes(context));
+  api.route('/providers/setup-sessions', setupSessionRoutes(context));
+  api.route('/providers/auth-configs', authConfigRoutes(context));
+  api.route('/providers', providerRoutes(context));
+  app.route('/v1', api);
+
+  app.route('/', pageRoutes(context));
+
+  app.notFound((c) => {
+    return c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}.`, request_id: c.get('requestId') } }, 404);
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get('requestId');
+    if (error instanceof GatehouseError) {
+      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+      c.header('x-request-id', requestId);
+      return c.json(
+        {
+          error: {
+            code: error.code,
+            message: error.expose ? error.message : 'Gatehouse hit an internal error; the request id helps the operator find it in the logs.',
+            request_id: requestId,
+            ...(error.details ? { details: error.details } : {}),
+          },
+        },
+        error.status as 400,
+      );
+    }
+    context.logger.error({ requestId, err: { name: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
+    c.header('x-request-id', requestId);
+    return c.json(
+      {
+        error: {
+          code: 'internal_error',
+          message: 'Gatehouse hit an internal error; the request id helps the operator find it in the logs.',
+          request_id: requestId,
+        },
+      },
+      500,
+    );
+  });
+
+  return app;
+}

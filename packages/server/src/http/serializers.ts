@@ -1,0 +1,100 @@
+import type { AuthMethod } from '../catalog/provider-schema.js';
+import type { ResolvedProvider } from '../services/providers.js';
+import type { AuthConfigRow } from '../services/auth-configs.js';
+import type { DeploymentRow } from '../services/deployments.js';
+import type { SetupSessionView } from '../services/setup-sessions.js';
+
+// Wire shapes (snake_case) of the objects in docs/api.md. These functions are the only way rows
+// leave the server, and they copy fields one by one: a secret column cannot slip out by accident.
+
+/** A provider on the wire. */
+export function providerToWire(provider: ResolvedProvider) {
+  const { definition } = provider;
+  return {
+    object: 'provider',
+    id: definition.id,
+    name: definition.name,
+    description: definition.description ?? null,
+    docs_url: definition.docsUrl ?? null,
+    source: provider.source,
+    auth_methods: definition.authMethods.map(authMethodToWire),
+    mcp_server: definition.mcpServer ? { url: definition.mcpServer.url, transport: definition.mcpServer.transport ?? 'streamable-http' } : null,
+  };
+}
+
+function authMethodToWire(method: AuthMethod) {
+  if (method.type === 'oauth2') {
+    return {
+      id: method.id,
+      type: method.type,
+      name: method.name ?? null,
+      issuer: method.issuer ?? null,
+      authorization_url: method.authorizationUrl,
+      token_url: method.tokenUrl,
+      revocation_url: method.revocationUrl ?? null,
+      scopes: method.scopes,
+    };
+  }
+  return {
+    id: method.id,
+    type: method.type,
+    name: method.name ?? null,
+    label: method.label,
+    description: method.description ?? null,
+  };
+}
+
+/** A deployment on the wire: the client secret only as `has_client_secret`. */
+export function deploymentToWire(row: DeploymentRow, callbackUrl: string) {
+  return {
+    object: 'provider_deployment',
+    id: row.id,
+    provider_id: row.providerId,
+    name: row.name,
+    oauth_client: row.oauthClientId
+      ? { client_id: row.oauthClientId, has_client_secret: row.oauthClientSecretCiphertext !== null }
+      : null,
+    callback_url: callbackUrl,
+    metadata: row.metadata,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** An auth config on the wire: never its credentials. */
+export function authConfigToWire(row: AuthConfigRow) {
+  return {
+    object: 'provider_auth_config',
+    id: row.id,
+    provider_id: row.providerId,
+    provider_deployment_id: row.deploymentId,
+    provider_auth_method_id: row.authMethodId,
+    status: row.status,
+    scopes: row.scopes,
+    metadata: row.metadata,
+    access_token_expires_at: row.accessTokenExpiresAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+/** A setup session on the wire, with the auth config it produced. */
+export function setupSessionToWire(view: SetupSessionView, publicUrl: string) {
+  const { session } = view;
+  return {
+    object: 'provider_setup_session',
+    id: session.id,
+    provider_id: session.providerId,
+    provider_auth_method_id: session.authMethodId,
+    provider_deployment_id: session.deploymentId,
+    status: session.status,
+    url: `${publicUrl}/setup/${session.id}`,
+    redirect_url: session.redirectUrl,
+    metadata: session.metadata,
+    expires_at: session.expiresAt.toISOString(),
+    created_at: session.createdAt.toISOString(),
+    completed_at: session.completedAt?.toISOString() ?? null,
+    error: session.errorCode ? { code: session.errorCode, message: session.errorMessage ?? '' } : null,
+    auth_config: view.authConfig ? authConfigToWire(view.authConfig) : null,
+  };
+}

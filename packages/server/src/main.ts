@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig, type ServerConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startServer, openStore } from './server.js';
+import { createApiKey } from './services/api-keys.js';
+import { ensureBootstrapProject } from './services/projects.js';
+import { Keyring } from './vault/keyring.js';
+
+const USAGE = `Usage:
+  gatehouse serve [--port 4310] [--host 127.0.0.1] [--data-dir ./.gatehouse]
+      Runs the API, the hosted setup pages and the OAuth callback.
+  gatehouse keys create [--name NAME] [--data-dir ./.gatehouse]
+      Prints a new API key for the bootstrap project (shown once).
+  gatehouse keys generate-encryption-key
+      Prints a new GATEHOUSE_ENCRYPTION_KEYS entry (kid:base64key).
+
+Environment: DATABASE_URL, GATEHOUSE_PUBLIC_URL, GATEHOUSE_ENCRYPTION_KEYS, GATEHOUSE_BOOTSTRAP_API_KEY,
+GATEHOUSE_ALLOWED_REDIRECT_URLS, GATEHOUSE_ALLOW_PRIVATE_NETWORK, GATEHOUSE_LOG_LEVEL.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      name: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals.join(' ');
+  if (values.help || command === '' || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const flags = { port: values.port, host: values.host, dataDir: values['data-dir'] };
+
+  if (command === 'keys generate-encryption-key') {
+    console.log(Keyring.generateEntry());
+    return 0;
+  }
+  const config = parseConfig(flags, process.env);
+  if (command === 'serve') return serveCommand(config);
+  if (command === 'keys create') return createKeyCommand(config, values.name);
+  console.error(`Unknown command "${command}".\n\n${USAGE}`);
+  return 2;
+}
+
+async function serveCommand(config: ServerConfig): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  const storeLabel = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${config.dataDir}`;
+  console.log(`\nGatehouse is running at ${server.url}`);
+  console.log(`  public URL: ${server.context.publicUrl}`);
+  console.log(`  store:      ${storeLabel}`);
+  if (server.bootstrap.generatedApiKey) {
+    console.log(`\n  API key (shown once, store it now): ${server.bootstrap.generatedApiKey}`);
+    console.log('  Use it as GATEHOUSE_API_KEY with @gatehouse/sdk. `gatehouse keys create` makes more.\n');
+  } else if (server.bootstrap.adoptedBootstrapKey) {
+    console.log('  API key: GATEHOUSE_BOOTSTRAP_API_KEY is now the project key.\n');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  logger.info('shutting down');
+  await server.close();
+  return 0;
+}
+
+async function createKeyCommand(config: ServerConfig, name: string | undefined): Promise<number> {
+  const logger = createLogger('warn', process.stderr);
+  const { store } = await openStore(config, logger);
+  try {
+    const { projectId } = await ensureBootstrapProject(store.db, { allowedRedirectUrls: config.allowedRedirectUrls, bootstrapApiKey: config.bootstrapApiKey });
+    const { apiKey } = await createApiKey(store.db, projectId, { name });
+    console.log(apiKey);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    // Start-up problems are the operator's to fix: say what, without a stack trace.
+    const known = error instanceof ConfigError || ['DataDirLockedError', 'KeyringError'].includes(error.name);
+    console.error(known ? `gatehouse: ${error.message}` : error);
+    process.exitCode = 1;
+  },
+);

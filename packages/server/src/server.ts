@@ -1,0 +1,100 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { loadCatalog } from './catalog/catalog.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ServerConfig } from './config.js';
+import type { ServerContext } from './context.js';
+import { createApp } from './http/app.js';
+import type { Logger } from './logger.js';
+import { ensureBootstrapProject, type BootstrapResult } from './services/projects.js';
+import { expireDueSetupSessions } from './services/setup-sessions.js';
+import { openEmbeddedStore, openPostgresStore, type Store } from './store/database.js';
+import { loadEmbeddedKeyring } from './vault/embedded-keyring.js';
+import { Keyring } from './vault/keyring.js';
+
+const EXPIRY_SWEEP_INTERVAL_MS = 15_000;
+
+/** A running Gatehouse server. */
+export interface RunningServer {
+  /** The address it listens on, e.g. `http://127.0.0.1:4310`. */
+  url: string;
+  port: number;
+  context: ServerContext;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/** Overrides for tests: a fake clock, a fetch that counts requests. */
+export interface StartOptions {
+  clock?: Clock;
+  fetch?: typeof fetch;
+}
+
+/** Opens the store the configuration names (running migrations); the embedded one is locked first. */
+export async function openStore(config: ServerConfig, logger: Logger): Promise<{ store: Store; keyring: Keyring }> {
+  if (config.databaseUrl) {
+    const store = await openPostgresStore(config.databaseUrl, logger);
+    return { store, keyring: Keyring.parse(config.encryptionKeys!) };
+  }
+  const store = await openEmbeddedStore(config.dataDir, logger);
+  try {
+    return { store, keyring: loadEmbeddedKeyring(config.dataDir, config.encryptionKeys, logger) };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * Starts `gatehouse serve`: opens the store, makes sure the bootstrap project has a key, and serves
+ * the API, the hosted pages and the OAuth callback on one port.
+ */
+export async function startServer(config: ServerConfig, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const { store, keyring } = await openStore(config, logger);
+  const bootstrap = await ensureBootstrapProject(store.db, {
+    bootstrapApiKey: config.bootstrapApiKey,
+    allowedRedirectUrls: config.allowedRedirectUrls,
+  });
+  const context: ServerContext = {
+    db: store.db,
+    notifier: store.notifier,
+    keyring,
+    catalog: loadCatalog(),
+    clock: options.clock ?? systemClock,
+    logger,
+    fetch: options.fetch ?? fetch,
+    publicUrl: config.publicUrl ?? '',
+    allowPrivateNetwork: config.allowPrivateNetwork,
+  };
+  const app = createApp(context);
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const instance = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(instance));
+    instance.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  // Known only now when the port was 0; no request has been served yet.
+  context.publicUrl = config.publicUrl ?? url;
+
+  const sweep = setInterval(() => {
+    expireDueSetupSessions(context).catch((error: Error) => logger.warn({ err: error.message }, 'expiry sweep failed'));
+  }, EXPIRY_SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  return {
+    url,
+    port,
+    context,
+    bootstrap,
+    async close() {
+      clearInterval(sweep);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Long-polls would keep close() waiting; they are answered by the client's retry.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await store.close();
+    },
+  };
+}

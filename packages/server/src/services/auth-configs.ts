@@ -1,0 +1,90 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { ServerContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
+import { authConfigs, type AuthConfigStatus } from '../store/schema.js';
+
+/** An auth config row as stored (credentials only as ciphertext). */
+export type AuthConfigRow = typeof authConfigs.$inferSelect;
+
+/** The secret part of an auth config; sealed as JSON, never returned by the API. */
+export type Credentials =
+  | {
+      type: 'oauth2';
+      accessToken: string;
+      tokenType: string;
+      refreshToken?: string | undefined;
+      /** ISO time the access token expires, when the provider said. */
+      expiresAt?: string | undefined;
+    }
+  | { type: 'api_key'; apiKey: string };
+
+/** AAD of an auth config's credentials: binds the ciphertext to its project and row. */
+export function credentialsAad(projectId: string, authConfigId: string): string {
+  return `gatehouse:v1:${projectId}:${authConfigId}:credentials`;
+}
+
+/** Filters of the auth config list. */
+export interface AuthConfigFilter {
+  providerId?: string | undefined;
+  deploymentId?: string | undefined;
+  status?: AuthConfigStatus | undefined;
+  /** Every key/value must match the auth config's metadata. */
+  metadata?: Record<string, string> | undefined;
+}
+
+/** An auth config of the project, or 404. */
+export async function getAuthConfig(context: ServerContext, projectId: string, authConfigId: string): Promise<AuthConfigRow> {
+  const [row] = await context.db
+    .select()
+    .from(authConfigs)
+    .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
+    .limit(1);
+  if (!row) throw notFound('provider auth config', authConfigId);
+  return row;
+}
+
+/** The project's auth configs, newest first. */
+export async function listAuthConfigs(
+  context: ServerContext,
+  projectId: string,
+  filter: AuthConfigFilter,
+  page: PageRequest,
+): Promise<Page<AuthConfigRow>> {
+  const rows = await context.db
+    .select()
+    .from(authConfigs)
+    .where(
+      and(
+        eq(authConfigs.projectId, projectId),
+        filter.providerId ? eq(authConfigs.providerId, filter.providerId) : undefined,
+        filter.deploymentId ? eq(authConfigs.deploymentId, filter.deploymentId) : undefined,
+        filter.status ? eq(authConfigs.status, filter.status) : undefined,
+        filter.metadata && Object.keys(filter.metadata).length > 0
+          ? sql`${authConfigs.metadata} @> ${JSON.stringify(filter.metadata)}::jsonb`
+          : undefined,
+        pageCondition(authConfigs, page.cursor),
+      ),
+    )
+    .orderBy(...pageOrder(authConfigs))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, (row) => row);
+}
+
+/** Deletes an auth config and, with it, its sealed credentials. */
+export async function deleteAuthConfig(context: ServerContext, projectId: string, authConfigId: string): Promise<void> {
+  const deleted = await context.db
+    .delete(authConfigs)
+    .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
+    .returning({ id: authConfigs.id });
+  if (deleted.length === 0) throw notFound('provider auth config', authConfigId);
+}
+
+/** Opens the sealed credentials of an auth config (for tool calls and refresh; never for the API). */
+export function openCredentials(context: ServerContext, row: AuthConfigRow): Credentials {
+  const json = context.keyring.open(
+    { keyId: row.credentialsKeyId, ciphertext: row.credentialsCiphertext },
+    credentialsAad(row.projectId, row.id),
+  );
+  return JSON.parse(json) as Credentials;
+}

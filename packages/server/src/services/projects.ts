@@ -1,0 +1,56 @@
+import { eq, sql } from 'drizzle-orm';
+import { newId } from '../ids.js';
+import type { Database } from '../store/database.js';
+import { apiKeys, projects } from '../store/schema.js';
+import { createApiKey } from './api-keys.js';
+
+/** What start-up did to the bootstrap project. */
+export interface BootstrapResult {
+  projectId: string;
+  /** Set when a key was generated now: print it once, it is not stored in readable form. */
+  generatedApiKey?: string;
+  /** True when `GATEHOUSE_BOOTSTRAP_API_KEY` became the project's key now. */
+  adoptedBootstrapKey: boolean;
+}
+
+/**
+ * Makes sure the bootstrap project exists and has an API key. Runs in one transaction under a row
+ * lock so that processes starting together create one project, not several.
+ */
+export async function ensureBootstrapProject(
+  db: Database,
+  options: { bootstrapApiKey?: string; allowedRedirectUrls: string[] },
+): Promise<BootstrapResult> {
+  return db.transaction(async (tx) => {
+    // Serializes concurrent first starts on PostgreSQL; harmless on PGlite.
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(747310002)`);
+    let [project] = await tx.select().from(projects).where(eq(projects.isBootstrap, true)).limit(1);
+    if (!project) {
+      [project] = await tx
+        .insert(projects)
+        .values({ id: newId('project'), name: 'Default project', isBootstrap: true, allowedRedirectUrls: options.allowedRedirectUrls })
+        .returning();
+    } else if (options.allowedRedirectUrls.length > 0) {
+      // The environment is the source of truth for the bootstrap project's allow-list.
+      await tx
+        .update(projects)
+        .set({ allowedRedirectUrls: options.allowedRedirectUrls, updatedAt: new Date() })
+        .where(eq(projects.id, project.id));
+    }
+    const projectId = project!.id;
+    const [existingKey] = await tx.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.projectId, projectId)).limit(1);
+    if (existingKey) return { projectId, adoptedBootstrapKey: false };
+    if (options.bootstrapApiKey) {
+      await createApiKey(tx as unknown as Database, projectId, { apiKey: options.bootstrapApiKey, name: 'bootstrap' });
+      return { projectId, adoptedBootstrapKey: true };
+    }
+    const { apiKey } = await createApiKey(tx as unknown as Database, projectId, { name: 'bootstrap' });
+    return { projectId, generatedApiKey: apiKey, adoptedBootstrapKey: false };
+  });
+}
+
+/** The project row, or undefined. */
+export async function getProject(db: Database, projectId: string) {
+  const [project] = await db.select().from(projects).where(eq(projects.id, projectId)).limit(1);
+  return project;
+}

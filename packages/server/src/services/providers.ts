@@ -1,0 +1,101 @@
+import { and, desc, eq } from 'drizzle-orm';
+import { providerDefinitionSchema, type AuthMethod, type ProviderDefinition } from '../catalog/provider-schema.js';
+import type { ServerContext } from '../context.js';
+import { GatehouseError, invalidRequest, notFound } from '../errors.js';
+import { customProviders, providerDeployments } from '../store/schema.js';
+
+/** A provider as the API shows it: its definition and where it comes from. */
+export interface ResolvedProvider {
+  definition: ProviderDefinition;
+  source: 'catalog' | 'custom';
+}
+
+/** Words that are path segments under `/v1/providers/`, so they cannot be provider ids. */
+const RESERVED_PROVIDER_IDS = new Set(['deployments', 'setup-sessions', 'auth-configs']);
+
+/** Looks a provider up in the catalog, then among the project's custom providers. */
+export async function getProvider(context: ServerContext, projectId: string, providerId: string): Promise<ResolvedProvider> {
+  const fromCatalog = context.catalog.get(providerId);
+  if (fromCatalog) return { definition: fromCatalog, source: 'catalog' };
+  const [row] = await context.db
+    .select()
+    .from(customProviders)
+    .where(and(eq(customProviders.projectId, projectId), eq(customProviders.id, providerId)))
+    .limit(1);
+  if (!row) throw notFound('provider', providerId);
+  return { definition: row.definition as ProviderDefinition, source: 'custom' };
+}
+
+/** The catalog followed by the project's custom providers. */
+export async function listProviders(context: ServerContext, projectId: string): Promise<ResolvedProvider[]> {
+  const rows = await context.db
+    .select()
+    .from(customProviders)
+    .where(eq(customProviders.projectId, projectId))
+    .orderBy(desc(customProviders.createdAt));
+  return [
+    ...context.catalog.list().map((definition) => ({ definition, source: 'catalog' as const })),
+    ...rows.map((row) => ({ definition: row.definition as ProviderDefinition, source: 'custom' as const })),
+  ];
+}
+
+/** Validates and stores a custom provider; its id must not clash with the catalog or the project. */
+export async function createCustomProvider(
+  context: ServerContext,
+  projectId: string,
+  input: unknown,
+): Promise<ResolvedProvider> {
+  const parsed = providerDefinitionSchema.safeParse(input);
+  if (!parsed.success) {
+    throw invalidRequest(
+      'The provider definition is not valid.',
+      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  const definition = parsed.data;
+  if (RESERVED_PROVIDER_IDS.has(definition.id) || context.catalog.has(definition.id)) {
+    throw new GatehouseError('conflict', `The provider id "${definition.id}" is taken by a built-in provider; choose another id.`);
+  }
+  const inserted = await context.db
+    .insert(customProviders)
+    .values({ projectId, id: definition.id, definition })
+    .onConflictDoNothing()
+    .returning({ id: customProviders.id });
+  if (inserted.length === 0) {
+    throw new GatehouseError('conflict', `A provider with id "${definition.id}" already exists in this project.`);
+  }
+  return { definition, source: 'custom' };
+}
+
+/** Deletes a custom provider that no deployment uses any more. */
+export async function deleteCustomProvider(context: ServerContext, projectId: string, providerId: string): Promise<void> {
+  if (context.catalog.has(providerId)) {
+    throw invalidRequest(`"${providerId}" is a built-in provider and cannot be deleted.`);
+  }
+  const [inUse] = await context.db
+    .select({ id: providerDeployments.id })
+    .from(providerDeployments)
+    .where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.providerId, providerId)))
+    .limit(1);
+  if (inUse) {
+    throw new GatehouseError('conflict', `Provider "${providerId}" is used by deployment ${inUse.id}; delete the deployment first.`);
+  }
+  const deleted = await context.db
+    .delete(customProviders)
+    .where(and(eq(customProviders.projectId, projectId), eq(customProviders.id, providerId)))
+    .returning({ id: customProviders.id });
+  if (deleted.length === 0) throw notFound('provider', providerId);
+}
+
+/** The auth method `authMethodId` of a provider, or a 400 naming the ones it has. */
+export function findAuthMethod(definition: ProviderDefinition, authMethodId: string): AuthMethod {
+  const method = definition.authMethods.find((candidate) => candidate.id === authMethodId);
+  if (!method) {
+    const known = definition.authMethods.map((candidate) => `"${candidate.id}"`).join(', ') || 'none';
+    throw invalidRequest(`Provider "${definition.id}" has no auth method "${authMethodId}" (it has: ${known}).`, [
+      { path: 'provider_auth_method_id', message: 'unknown auth method' },
+    ]);
+  }
+  return method;
+}
+

@@ -1,0 +1,119 @@
+import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+// One schema for the embedded PGlite store and for PostgreSQL. Secrets live only in `*_ciphertext`
+// columns, sealed with AES-256-GCM under the key named in the `*_key_id` column beside them.
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+};
+
+/** A tenant: every other row belongs to exactly one project. */
+export const projects = pgTable('projects', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** `redirect_url` of setup sessions must start with one of these. */
+  allowedRedirectUrls: jsonb('allowed_redirect_urls').$type<string[]>().notNull().default([]),
+  /** The project created on first start; the one `GATEHOUSE_*` bootstrap settings apply to. */
+  isBootstrap: boolean('is_bootstrap').notNull().default(false),
+  ...timestamps,
+});
+
+/** API keys, stored only as a SHA-256 hash (keys are 256 random bits, so a fast hash is enough). */
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  keyHash: text('key_hash').notNull().unique(),
+  /** The first characters of the key, to tell keys apart in listings. */
+  displayPrefix: text('display_prefix').notNull(),
+  name: text('name'),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+  ...timestamps,
+});
+
+/** Providers a project defined through the API (the built-in catalog is data shipped with the server). */
+export const customProviders = pgTable(
+  'custom_providers',
+  {
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    definition: jsonb('definition').notNull(),
+    ...timestamps,
+  },
+  (table) => [primaryKey({ columns: [table.projectId, table.id] })],
+);
+
+/** A provider configured in a project with its own OAuth client. */
+export const providerDeployments = pgTable(
+  'provider_deployments',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    providerId: text('provider_id').notNull(),
+    name: text('name').notNull(),
+    oauthClientId: text('oauth_client_id'),
+    oauthClientSecretCiphertext: text('oauth_client_secret_ciphertext'),
+    oauthClientSecretKeyId: text('oauth_client_secret_key_id'),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    ...timestamps,
+  },
+  (table) => [index('provider_deployments_project_provider').on(table.projectId, table.providerId)],
+);
+
+/** One end user's authorization in progress. */
+export const setupSessions = pgTable(
+  'setup_sessions',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    providerId: text('provider_id').notNull(),
+    authMethodId: text('auth_method_id').notNull(),
+    deploymentId: text('deployment_id').notNull(),
+    status: text('status').$type<SetupSessionStatus>().notNull(),
+    redirectUrl: text('redirect_url'),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    authConfigId: text('auth_config_id'),
+    /** SHA-256 of the OAuth `state` of the current attempt; null once used. */
+    oauthStateHash: text('oauth_state_hash'),
+    /** SHA-256 of the cookie that binds the attempt to one browser. */
+    browserBindingHash: text('browser_binding_hash'),
+    codeVerifierCiphertext: text('code_verifier_ciphertext'),
+    codeVerifierKeyId: text('code_verifier_key_id'),
+    ...timestamps,
+  },
+  (table) => [
+    index('setup_sessions_project_created').on(table.projectId, table.createdAt),
+    uniqueIndex('setup_sessions_oauth_state').on(table.oauthStateHash),
+  ],
+);
+
+/** Setup session states; all but `pending` are final. */
+export type SetupSessionStatus = 'pending' | 'completed' | 'failed' | 'expired';
+
+/** Stored, encrypted credentials of one user for one provider. */
+export const authConfigs = pgTable(
+  'auth_configs',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    providerId: text('provider_id').notNull(),
+    deploymentId: text('deployment_id').notNull(),
+    authMethodId: text('auth_method_id').notNull(),
+    status: text('status').$type<AuthConfigStatus>().notNull(),
+    scopes: jsonb('scopes').$type<string[]>().notNull().default([]),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    credentialsCiphertext: text('credentials_ciphertext').notNull(),
+    credentialsKeyId: text('credentials_key_id').notNull(),
+    accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true, mode: 'date' }),
+    setupSessionId: text('setup_session_id'),
+    ...timestamps,
+  },
+  (table) => [index('auth_configs_project_created').on(table.projectId, table.createdAt)],
+);
+
+/** Auth config states. */
+export type AuthConfigStatus = 'active' | 'reauthorization_required' | 'revoked';
