@@ -109,6 +109,11 @@ export interface Upstream {
    * Returns how many grants were removed.
    */
   revokeGrantsFor(accountId: string): number;
+  /**
+   * Registers a client after start-up (through the adapter's `Client` model), for clients whose
+   * redirect URI is known only once the Gatehouse deployment exists.
+   */
+  addClient(client: UpstreamClient): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -490,6 +495,15 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       override = fn;
     },
     revokeGrantsFor: (accountId) => store.revokeAccount(accountId),
+    addClient: (client) =>
+      store.adapterFor('Client').upsert(client.clientId, {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        redirect_uris: client.redirectUris,
+        grant_types: client.grantTypes ?? ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
+      }),
     async close() {
       if (closing) return;
       closing = true;

@@ -87,7 +87,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     port,
     context,
     bootstrap,
-    async close() {
+    close: once(async () => {
       clearInterval(sweep);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -95,6 +95,12 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await store.close();
-    },
+    }),
   };
+}
+
+/** `fn` runs on the first call; later calls get the same promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let result: Promise<void> | undefined;
+  return () => (result ??= fn());
 }

@@ -99,7 +99,8 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 export function safeUrl(url: string | undefined | null): string | undefined {
   if (typeof url !== 'string') return undefined;
   const trimmed = url.trim();
-  if (trimmed === '' || /[\u0000-\u001f\u007f]/.test(trimmed)) return undefined;
+  // Browsers ignore tabs and newlines inside URLs ("java\tscript:"): refuse control characters outright.
+  if (trimmed === '' || /\p{Cc}/u.test(trimmed)) return undefined;
   if (trimmed.startsWith('/')) {
     // "//evil.example" and "/\evil.example" are other origins to a browser.
     if (trimmed.startsWith('//') || trimmed.startsWith('/\\')) return undefined;

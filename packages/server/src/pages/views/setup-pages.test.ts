@@ -40,7 +40,7 @@ const slackScopes = [
 ];
 
 /** Every page, rendered with hostile text in every text field. */
-function hostilePages(): Record<string, string> {
+function hostilePages() {
   return {
     oauthStart: oauthStartPage({
       providerName: HOSTILE,
@@ -187,6 +187,7 @@ describe('hosted setup pages: escaping and CSP-compatibility', () => {
       }
       expect(page).toContain(SCRIPT_ESCAPED);
       expect(page).toContain(IMG_ESCAPED);
+      expect(page).toContain(HOSTILE_ESCAPED);
       expect(page).not.toMatch(/(href|action|src)="\s*javascript:/i);
     });
 

@@ -162,7 +162,8 @@ const STATUS_ICON = { success: 'check', danger: 'x', warning: 'clock', neutral: 
 function avatar(providerName: string | undefined, status?: Status): SafeHtml {
   // Decorative: the heading says who and what.
   if (providerName === undefined || providerName.trim() === '') {
-    return html`<div class="gh-avatar gh-avatar--neutral" aria-hidden="true">${icon(STATUS_ICON[status ?? 'neutral'])}</div>`;
+    const tone = status === 'warning' ? 'warning' : 'neutral';
+    return html`<div class="gh-avatar gh-avatar--${tone}" aria-hidden="true">${icon(STATUS_ICON[status ?? 'neutral'])}</div>`;
   }
   const badge = status
     ? html`<span class="gh-avatar-status gh-avatar-status--${status}">${icon(STATUS_ICON[status])}</span>`

@@ -203,6 +203,7 @@ body {
 .gh-avatar--6 { background: linear-gradient(145deg, #3b82f6, #1d4ed8); }
 .gh-avatar--7 { background: linear-gradient(145deg, #f97316, #c2410c); }
 .gh-avatar--neutral { background: linear-gradient(145deg, #667085, #475467); }
+.gh-avatar--warning { background: linear-gradient(145deg, #d97706, #b45309); }
 .gh-avatar > .gh-icon { width: 28px; height: 28px; }
 
 .gh-avatar-status {
@@ -534,6 +535,8 @@ body {
   border-radius: 12px;
   background: var(--gh-card-foot);
 }
+
+.gh-details + .gh-panel { margin-top: 12px; }
 
 .gh-panel-title {
   margin: 0 0 4px;
