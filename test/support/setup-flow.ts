@@ -69,9 +69,19 @@ export async function captureCallback(
   const context = await browser.newContext();
   const page = await context.newPage();
   let captured: string | undefined;
-  await page.route(`${callbackUrl}**`, async (route) => {
-    captured = route.request().url();
-    await route.fulfill({ status: 204, body: '' });
+  // The callback is reached through the provider's redirect, which page.route() does not see;
+  // the DevTools Fetch domain pauses redirect hops too.
+  const devtools = await context.newCDPSession(page);
+  await devtools.send('Fetch.enable', { patterns: [{ urlPattern: `${callbackUrl}*`, requestStage: 'Request' }] });
+  devtools.on('Fetch.requestPaused', (event) => {
+    captured = event.request.url;
+    // A 204 would cancel the navigation the login helper waits for: answer with a page instead.
+    void devtools.send('Fetch.fulfillRequest', {
+      requestId: event.requestId,
+      responseCode: 200,
+      responseHeaders: [{ name: 'content-type', value: 'text/html' }],
+      body: Buffer.from('<!doctype html><title>held by the test</title>').toString('base64'),
+    });
   });
   await page.goto(setupUrl);
   await Promise.all([page.waitForURL((url) => !url.href.startsWith(setupUrl)), page.getByRole('link', { name: /Continue to/ }).click()]);

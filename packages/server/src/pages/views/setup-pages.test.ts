@@ -585,6 +585,22 @@ describe.skipIf(!existsSync(CHROMIUM))('hosted setup pages in Chromium under the
     });
   }
 
+  it('long scope lists expand without script (details/summary)', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, reducedMotion: 'reduce' });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${baseUrl}/pages/oauth-start-many-scopes`);
+      const hidden = page.getByText('See your calendar settings');
+      expect(await hidden.isVisible()).toBe(false);
+      await page.getByText('Show 2 more').click();
+      expect(await hidden.isVisible()).toBe(true);
+      expect(await page.getByText('Show fewer').isVisible()).toBe(true);
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'oauth-start-many-scopes-open-desktop-light.png'), fullPage: true, animations: 'disabled' });
+    } finally {
+      await context.close();
+    }
+  });
+
   it('hostile provider text stays text in the browser', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
