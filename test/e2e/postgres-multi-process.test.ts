@@ -1,0 +1,120 @@
+/**
+ * Several `gatehouse serve` processes on one PostgreSQL are one deployment: the browser's callback
+ * is served by one process while the app's wait is held by another, and a replayed callback spread
+ * over both still makes exactly one token exchange.
+ */
+import type { Browser } from 'playwright-core';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gatehouse } from '@gatehouse/sdk';
+import { launchBrowser } from '../support/browser.js';
+import {
+  createTestDatabase,
+  freePort,
+  spawnGatehouse,
+  TEST_DATABASE_URL,
+  testApiKey,
+  testEncryptionKeys,
+  type GatehouseProcess,
+} from '../support/gatehouse.js';
+import { authorizeInBrowser, captureCallback, createOAuthFixture, deliverCallback, type OAuthFixture } from '../support/setup-flow.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
+
+describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let upstream: Upstream;
+  let processA: GatehouseProcess;
+  let processB: GatehouseProcess;
+  let browser: Browser;
+  let viaB: Gatehouse;
+  let fixture: OAuthFixture;
+  const issuedSecrets: string[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    upstream = await startUpstream({ clients: [] });
+    upstream.setResponseOverride((observed) => {
+      const body = observed.body as Record<string, unknown>;
+      for (const key of ['access_token', 'refresh_token']) if (typeof body?.[key] === 'string') issuedSecrets.push(body[key] as string);
+      return undefined;
+    });
+    const apiKey = testApiKey();
+    const [portA, portB] = [await freePort(), await freePort()];
+    // One public URL (as behind a load balancer): the browser talks to A, the app's SDK to B.
+    const env = {
+      DATABASE_URL: database.url,
+      GATEHOUSE_ENCRYPTION_KEYS: testEncryptionKeys(),
+      GATEHOUSE_BOOTSTRAP_API_KEY: apiKey,
+      GATEHOUSE_PUBLIC_URL: `http://127.0.0.1:${portA}`,
+      GATEHOUSE_ALLOW_PRIVATE_NETWORK: 'true',
+    };
+    // Started together: migrations and the bootstrap project must cope with a race.
+    [processA, processB] = await Promise.all([spawnGatehouse({ port: portA, env }), spawnGatehouse({ port: portB, env })]);
+    viaB = new Gatehouse({ apiKey, baseUrl: processB.url });
+    fixture = await createOAuthFixture(viaB, upstream);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([processA?.stop(), processB?.stop()]);
+    await upstream?.close();
+    await database?.drop();
+  });
+
+  it('created one bootstrap project although both processes started at once', async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query('SELECT count(*)::int AS projects FROM projects');
+    await client.end();
+    expect(rows[0].projects).toBe(1);
+  });
+
+  it('resolves a wait held by process B when process A serves the callback', async () => {
+    const setupSession = await viaB.providers.setupSessions.create({ providerId: fixture.providerId, providerAuthMethodId: 'oauth' });
+    expect(setupSession.url.startsWith(processA.url)).toBe(true);
+    const waiting = viaB.waitForSetupSession([setupSession]);
+
+    const { page, context } = await authorizeInBrowser(browser, setupSession.url, 'frank');
+    const completed = await waiting;
+    expect(completed.status).toBe('completed');
+    expect(completed.authConfig?.status).toBe('active');
+    expect(await page.locator('h1').textContent()).toMatch(/connected/i);
+    await context.close();
+
+    expect(processA.output()).toContain(`"path":"/oauth/callback/${fixture.deploymentId}"`);
+    expect(processB.output()).not.toContain('/oauth/callback/');
+    expect(processB.output()).toContain('"path":"/v1/providers/setup-sessions/wait"');
+  });
+
+  it('makes one token exchange out of 100 simultaneous callbacks spread over both processes', async () => {
+    const setupSession = await viaB.providers.setupSessions.create({ providerId: fixture.providerId, providerAuthMethodId: 'oauth' });
+    const captured = await captureCallback(browser, setupSession.url, fixture.callbackUrl, 'grace');
+    const before = upstream.tokenRequests().length;
+    const configsBefore = (await viaB.providers.authConfigs.list({ providerId: fixture.providerId })).data.length;
+    const onB = captured.callbackUrl.replace(processA.url, processB.url);
+
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, (_, index) => deliverCallback(index % 2 === 0 ? captured.callbackUrl : onB, captured.cookieHeader)),
+    );
+    expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
+    expect(responses.filter((response) => response.status === 400)).toHaveLength(99);
+    expect(upstream.tokenRequests().length).toBe(before + 1);
+    const configs = await viaB.providers.authConfigs.list({ providerId: fixture.providerId });
+    expect(configs.data).toHaveLength(configsBefore + 1);
+    expect((await viaB.providers.setupSessions.get(setupSession.id)).status).toBe('completed');
+    await captured.context.close();
+  });
+
+  it('stores no token in plaintext in PostgreSQL', async () => {
+    expect(issuedSecrets.length).toBeGreaterThanOrEqual(4);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query('SELECT * FROM auth_configs');
+    const sessions = await client.query('SELECT * FROM setup_sessions');
+    await client.end();
+    expect(rows).toHaveLength(2);
+    const stored = JSON.stringify([rows, sessions.rows]);
+    for (const secret of issuedSecrets) expect(stored).not.toContain(secret);
+  });
+});
