@@ -28,10 +28,13 @@ export class ConfigError extends Error {
   }
 }
 
-const httpUrl = z
-  .string()
-  .url()
-  .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL');
+const httpUrl = z.string().refine((value) => {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) URL');
 
 const envSchema = z.object({
   DATABASE_URL: z

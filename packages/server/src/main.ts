@@ -52,15 +52,23 @@ async function serveCommand(config: ServerConfig): Promise<number> {
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   const storeLabel = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${config.dataDir}`;
-  console.log(`\nGatehouse is running at ${server.url}`);
-  console.log(`  public URL: ${server.context.publicUrl}`);
-  console.log(`  store:      ${storeLabel}`);
+  const lines = [
+    '',
+    `Gatehouse is running at ${server.url}`,
+    `  public URL: ${server.context.publicUrl}`,
+    `  store:      ${storeLabel}`,
+  ];
   if (server.bootstrap.generatedApiKey) {
-    console.log(`\n  API key (shown once, store it now): ${server.bootstrap.generatedApiKey}`);
-    console.log('  Use it as GATEHOUSE_API_KEY with @gatehouse/sdk. `gatehouse keys create` makes more.\n');
+    lines.push(
+      '',
+      `  API key (shown once, store it now): ${server.bootstrap.generatedApiKey}`,
+      '  Use it as GATEHOUSE_API_KEY with @gatehouse/sdk. `gatehouse keys create` makes more.',
+    );
   } else if (server.bootstrap.adoptedBootstrapKey) {
-    console.log('  API key: GATEHOUSE_BOOTSTRAP_API_KEY is now the project key.\n');
+    lines.push('  API key: GATEHOUSE_BOOTSTRAP_API_KEY is now the project key.');
   }
+  // One write, so whoever reads the output sees the key together with the URL.
+  console.log(`${lines.join('\n')}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -1,0 +1,192 @@
+import { readEnv } from './core/env.js';
+import { GatehouseError } from './core/errors.js';
+import { HttpClient, type APIRequest, type Fetch, type HeadersInput, type QueryParams, type RequestOptions } from './core/http.js';
+import { paginate, type CursorPageBody, type PagePromise } from './core/pagination.js';
+import { Providers } from './resources/providers/providers.js';
+import type { ProviderSetupSession } from './types.js';
+import { waitForSetupSession, type WaitForSetupSessionOptions } from './wait-for-setup-session.js';
+
+/** Options of `new Gatehouse(...)`. */
+export interface ClientOptions {
+  /**
+   * The project's API key. Defaults to the `GATEHOUSE_API_KEY` environment variable where one exists;
+   * the constructor throws when neither is set.
+   */
+  apiKey?: string | null | undefined;
+  /**
+   * Where the Gatehouse server listens. Defaults to the `GATEHOUSE_BASE_URL` environment variable,
+   * then `http://127.0.0.1:4310` (what `gatehouse serve` uses).
+   */
+  baseUrl?: string | null | undefined;
+  /** A `fetch` to use instead of the global one (e.g. for a proxy, or in tests). */
+  fetch?: Fetch | undefined;
+  /** Milliseconds before one request attempt is abandoned (default 60 000). */
+  timeout?: number | undefined;
+  /** How many times an idempotent request is retried after a retryable failure (default 2). */
+  maxRetries?: number | undefined;
+  /** Headers sent with every request; a `null` value removes a header the SDK would send. */
+  defaultHeaders?: HeadersInput | undefined;
+}
+
+/**
+ * The Gatehouse client. Resources mirror the REST API's URLs: `gatehouse.providers`,
+ * `gatehouse.providers.deployments`, `gatehouse.providers.setupSessions`, `gatehouse.providers.authConfigs`.
+ *
+ * It has no runtime dependencies and uses the global `fetch`, so it runs in Node 20+, browsers, Deno,
+ * Bun and edge runtimes.
+ *
+ * @example
+ * ```ts
+ * import { Gatehouse } from '@gatehouse/sdk';
+ *
+ * const gatehouse = new Gatehouse({ apiKey: process.env.GATEHOUSE_API_KEY, baseUrl: 'http://127.0.0.1:4310' });
+ * const setupSession = await gatehouse.providers.setupSessions.create({ providerId: 'slack', providerAuthMethodId: 'oauth' });
+ * // send the user to setupSession.url, then:
+ * const completed = await gatehouse.waitForSetupSession([setupSession]);
+ * console.log(completed.authConfig?.id);
+ * ```
+ */
+export class Gatehouse {
+  /** The base URL used when neither the option nor `GATEHOUSE_BASE_URL` is set. */
+  static readonly DEFAULT_BASE_URL = 'http://127.0.0.1:4310';
+  /** The default per-attempt timeout, in milliseconds. */
+  static readonly DEFAULT_TIMEOUT = 60_000;
+  /** The default number of retries. */
+  static readonly DEFAULT_MAX_RETRIES = 2;
+
+  /** The API key. Not enumerable, so it stays out of `console.log(gatehouse)` and `JSON.stringify`. */
+  declare readonly apiKey: string;
+  /** The server's base URL, without a trailing slash. */
+  readonly baseUrl: string;
+  /** The per-attempt timeout in milliseconds. */
+  readonly timeout: number;
+  /** Retries of idempotent requests. */
+  readonly maxRetries: number;
+
+  /** Providers, and through them deployments, setup sessions and auth configs. */
+  readonly providers: Providers;
+
+  readonly #http: HttpClient;
+
+  /**
+   * @param options - see {@link ClientOptions}
+   * @throws GatehouseError when no API key is given or found, or an option is invalid
+   */
+  constructor(options: ClientOptions = {}) {
+    const apiKey = options.apiKey ?? readEnv('GATEHOUSE_API_KEY');
+    if (!apiKey) {
+      throw new GatehouseError(
+        'Missing Gatehouse API key: pass it as `new Gatehouse({ apiKey })` or set the GATEHOUSE_API_KEY environment variable.',
+      );
+    }
+    const timeout = options.timeout ?? Gatehouse.DEFAULT_TIMEOUT;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout <= 0) {
+      throw new GatehouseError(`\`timeout\` must be a positive number of milliseconds, got ${String(timeout)}.`);
+    }
+    const maxRetries = options.maxRetries ?? Gatehouse.DEFAULT_MAX_RETRIES;
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw new GatehouseError(`\`maxRetries\` must be a non-negative integer, got ${String(maxRetries)}.`);
+    }
+    const fetchImplementation = options.fetch ?? defaultFetch();
+
+    Object.defineProperty(this, 'apiKey', { value: apiKey, enumerable: false, writable: false, configurable: false });
+    this.baseUrl = (options.baseUrl ?? readEnv('GATEHOUSE_BASE_URL') ?? Gatehouse.DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.timeout = timeout;
+    this.maxRetries = maxRetries;
+    this.#http = new HttpClient({
+      apiKey,
+      baseUrl: this.baseUrl,
+      fetch: fetchImplementation,
+      timeout,
+      maxRetries,
+      defaultHeaders: { ...options.defaultHeaders },
+    });
+    this.providers = new Providers(this);
+  }
+
+  /**
+   * Waits until one of the given setup sessions is completed and resolves with it; its `authConfig`
+   * holds the new auth config. It long-polls `GET /v1/providers/setup-sessions/wait`, so it resolves
+   * as soon as the server sees the OAuth callback, not on a polling tick.
+   *
+   * - One session: rejects at once with `SetupSessionFailedError` or `SetupSessionExpiredError`
+   *   when it fails or expires, and with `NotFoundError` when it does not exist (or was deleted).
+   * - Several sessions: resolves with the first to complete. A session that fails or expires is dropped
+   *   from the wait; the promise rejects (with the error of the last one to end) only when none is left
+   *   pending. A `NotFoundError` for any of them rejects at once.
+   * - `timeoutMs` (default: none, i.e. until the sessions complete or expire server-side) rejects with
+   *   `WaitTimeoutError`; `signal` rejects with `APIUserAbortError`.
+   * - Network errors, timeouts, `429` and `5xx` during the wait are retried with backoff for as long as
+   *   the wait lasts; they do not count against `maxRetries`.
+   *
+   * @param setupSessions - setup sessions or their ids
+   * @param options - `timeoutMs`, `signal`, `pollTimeoutMs` (how long the server may hold each poll, default 25 000)
+   *
+   * @example
+   * ```ts
+   * const setupSession = await gatehouse.providers.setupSessions.create({ providerId: 'slack', providerAuthMethodId: 'oauth' });
+   * // send the user to setupSession.url
+   * try {
+   *   const completed = await gatehouse.waitForSetupSession([setupSession], { timeoutMs: 10 * 60_000 });
+   *   await saveForUser(userId, completed.authConfig!.id);
+   * } catch (err) {
+   *   if (err instanceof SetupSessionFailedError) console.error('authorization failed:', err.code, err.reason);
+   *   else throw err;
+   * }
+   * ```
+   */
+  waitForSetupSession(
+    setupSessions: ReadonlyArray<ProviderSetupSession | string>,
+    options?: WaitForSetupSessionOptions,
+  ): Promise<ProviderSetupSession> {
+    return waitForSetupSession(this, setupSessions, options);
+  }
+
+  /**
+   * Sends one raw API call with the client's authentication, retries and case conversion. The resource
+   * methods are built on this; use it for endpoints the SDK does not wrap yet.
+   *
+   * @param request - method, path (under the base URL, e.g. `/v1/providers`), query, body, options
+   * @returns the answer body in SDK form (camelCase)
+   *
+   * @example
+   * ```ts
+   * const provider = await gatehouse.request<Provider>({ method: 'GET', path: '/v1/providers/slack' });
+   * ```
+   */
+  request<T>(request: APIRequest): Promise<T> {
+    return this.#http.request<T>(request);
+  }
+
+  /**
+   * Sends a cursor-paginated `GET` list call and returns its {@link PagePromise}.
+   *
+   * @param path - the list path, e.g. `/v1/providers/auth-configs`
+   * @param query - filters in SDK form (`cursor` is managed by the page)
+   * @param options - per-call options, reused for every page
+   *
+   * @example
+   * ```ts
+   * for await (const provider of gatehouse.requestList<Provider>('/v1/providers')) console.log(provider.id);
+   * ```
+   */
+  requestList<Item>(path: string, query: QueryParams = {}, options?: RequestOptions): PagePromise<Item> {
+    return paginate<Item>((cursor) =>
+      this.#http.request<CursorPageBody<Item>>({
+        method: 'GET',
+        path,
+        query: cursor === undefined ? query : { ...query, cursor },
+        options,
+      }),
+    );
+  }
+}
+
+function defaultFetch(): Fetch {
+  if (typeof globalThis.fetch !== 'function') {
+    throw new GatehouseError('No global `fetch` found: pass one as `new Gatehouse({ fetch })`.');
+  }
+  // Looked up at call time, so a fetch installed later (polyfill, test interceptor) is honoured,
+  // and called unbound from `globalThis` to avoid "Illegal invocation" in browsers.
+  return (input, init) => globalThis.fetch(input, init);
+}

@@ -1,0 +1,155 @@
+/**
+ * The /v1 API through the real SDK against a real server (embedded store): providers, deployments,
+ * setup sessions and auth configs, and the errors a caller sees when something is wrong.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticationError, BadRequestError, ConflictError, Gatehouse, NotFoundError } from '@gatehouse/sdk';
+import { startInProcessGatehouse, type InProcessGatehouse } from '../../../test/support/gatehouse.js';
+
+describe('REST API', () => {
+  let server: InProcessGatehouse;
+  let gatehouse: Gatehouse;
+
+  beforeAll(async () => {
+    server = await startInProcessGatehouse({ env: { GATEHOUSE_ALLOWED_REDIRECT_URLS: 'https://app.example.com/' } });
+    gatehouse = new Gatehouse({ apiKey: server.apiKey, baseUrl: server.url, maxRetries: 0 });
+  });
+  afterAll(() => server?.close());
+
+  describe('authentication', () => {
+    it('refuses a missing or wrong API key with 401 and says what to send', async () => {
+      const missing = await fetch(`${server.url}/v1/providers`);
+      expect(missing.status).toBe(401);
+      expect((await missing.json()).error.message).toMatch(/Authorization: Bearer/);
+      const wrong = new Gatehouse({ apiKey: 'ghk_wrong', baseUrl: server.url, maxRetries: 0 });
+      await expect(wrong.providers.list()).rejects.toBeInstanceOf(AuthenticationError);
+    });
+
+    it('answers every error in one shape with a request id', async () => {
+      const response = await fetch(`${server.url}/v1/providers/deployments/pde_missing`, { headers: { authorization: `Bearer ${server.apiKey}` } });
+      expect(response.status).toBe(404);
+      const body = await response.json();
+      expect(body).toEqual({ error: { code: 'not_found', message: expect.stringContaining('pde_missing'), request_id: expect.stringMatching(/^req_/) } });
+      expect(response.headers.get('x-request-id')).toBe(body.error.request_id);
+    });
+  });
+
+  describe('providers', () => {
+    it('lists the built-in catalog with real endpoints', async () => {
+      const { data } = await gatehouse.providers.list();
+      const ids = data.map((provider) => provider.id);
+      expect(ids).toEqual(expect.arrayContaining(['slack', 'github', 'google-calendar', 'exa']));
+      const github = await gatehouse.providers.get('github');
+      expect(github.source).toBe('catalog');
+      expect(github.authMethods[0]).toMatchObject({ id: 'oauth', type: 'oauth2', authorizationUrl: 'https://github.com/login/oauth/authorize' });
+    });
+
+    it('creates, reads and deletes a custom provider, and refuses a clash or a bad URL', async () => {
+      const created = await gatehouse.providers.create({
+        id: 'widgets',
+        name: 'Widgets',
+        authMethods: [{ id: 'oauth', type: 'oauth2', authorizationUrl: 'https://id.widgets.test/authorize', tokenUrl: 'https://id.widgets.test/token', scopes: ['read'] }],
+        mcpServer: { url: 'https://mcp.widgets.test/mcp' },
+      });
+      expect(created).toMatchObject({ id: 'widgets', source: 'custom', mcpServer: { url: 'https://mcp.widgets.test/mcp' } });
+      expect((await gatehouse.providers.get('widgets')).name).toBe('Widgets');
+
+      await expect(gatehouse.providers.create({ id: 'widgets', name: 'Again', authMethods: [] })).rejects.toBeInstanceOf(ConflictError);
+      await expect(gatehouse.providers.create({ id: 'github', name: 'Mine', authMethods: [] })).rejects.toBeInstanceOf(ConflictError);
+      const badUrl = await gatehouse.providers
+        .create({ id: 'bad', name: 'Bad', authMethods: [{ id: 'oauth', type: 'oauth2', authorizationUrl: 'javascript:alert(1)', tokenUrl: 'https://x.test/t', scopes: [] }] })
+        .catch((error: unknown) => error);
+      expect(badUrl).toBeInstanceOf(BadRequestError);
+      expect((badUrl as BadRequestError).details?.[0]?.path).toMatch(/authMethods\.0\.authorizationUrl/);
+
+      await gatehouse.providers.delete('widgets');
+      await expect(gatehouse.providers.get('widgets')).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+
+  describe('deployments', () => {
+    it('keeps the client secret write-only and gives the callback URL to register', async () => {
+      const deployment = await gatehouse.providers.deployments.create({
+        providerId: 'slack',
+        name: 'Slack (test)',
+        oauthClient: { clientId: 'slack-client', clientSecret: 'canary-client-secret' },
+        metadata: { team: 'core' },
+      });
+      expect(deployment.id).toMatch(/^pde_[0-9A-Za-z]{27}$/);
+      expect(deployment.callbackUrl).toBe(`${server.url}/oauth/callback/${deployment.id}`);
+      expect(deployment.oauthClient).toEqual({ clientId: 'slack-client', hasClientSecret: true });
+      expect(deployment.metadata).toEqual({ team: 'core' });
+
+      const updated = await gatehouse.providers.deployments.update(deployment.id, { name: 'Slack (renamed)', oauthClient: { clientId: 'slack-client-2' } });
+      expect(updated.name).toBe('Slack (renamed)');
+      expect(updated.oauthClient).toEqual({ clientId: 'slack-client-2', hasClientSecret: true });
+
+      const listed = await gatehouse.providers.deployments.list({ providerId: 'slack' });
+      expect(listed.data.map((item) => item.id)).toContain(deployment.id);
+      const raw = await (await fetch(`${server.url}/v1/providers/deployments/${deployment.id}`, { headers: { authorization: `Bearer ${server.apiKey}` } })).text();
+      expect(raw).not.toContain('canary-client-secret');
+      expect(server.logs()).not.toContain('canary-client-secret');
+
+      await gatehouse.providers.deployments.delete(deployment.id);
+      await expect(gatehouse.providers.deployments.get(deployment.id)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('refuses an unknown provider and unknown fields with a 400 naming the field', async () => {
+      const unknownProvider = await gatehouse.providers.deployments.create({ providerId: 'nope' }).catch((error: unknown) => error);
+      expect(unknownProvider).toBeInstanceOf(BadRequestError);
+      expect((unknownProvider as BadRequestError).details?.[0]?.path).toBe('provider_id');
+
+      const response = await fetch(`${server.url}/v1/providers/deployments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ provider_id: 'github', colour: 'blue' }),
+      });
+      expect(response.status).toBe(400);
+      expect((await response.json()).error.message).toMatch(/unknown field.*colour/);
+    });
+  });
+
+  describe('setup sessions', () => {
+    it('picks the only deployment of a provider, and asks for one when there are several', async () => {
+      const only = await gatehouse.providers.deployments.create({ providerId: 'exa' });
+      const session = await gatehouse.providers.setupSessions.create({ providerId: 'exa', providerAuthMethodId: 'api_key' });
+      expect(session.providerDeploymentId).toBe(only.id);
+      expect(new Date(session.expiresAt).getTime() - new Date(session.createdAt).getTime()).toBe(30 * 60_000);
+
+      await gatehouse.providers.deployments.create({ providerId: 'exa', name: 'second' });
+      const ambiguous = await gatehouse.providers.setupSessions.create({ providerId: 'exa', providerAuthMethodId: 'api_key' }).catch((error: unknown) => error);
+      expect(ambiguous).toBeInstanceOf(BadRequestError);
+      expect((ambiguous as BadRequestError).message).toMatch(/several deployments.*provider_deployment_id/);
+    });
+
+    it('refuses an auth method the provider does not have, naming the ones it has', async () => {
+      const error = await gatehouse.providers.setupSessions.create({ providerId: 'exa', providerAuthMethodId: 'oauth' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).message).toMatch(/no auth method "oauth".*"api_key"/);
+    });
+
+    it('refuses an OAuth setup session while the deployment has no OAuth client', async () => {
+      await gatehouse.providers.deployments.create({ providerId: 'google-calendar' });
+      const error = await gatehouse.providers.setupSessions.create({ providerId: 'google-calendar', providerAuthMethodId: 'oauth' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).message).toMatch(/no OAuth client/);
+    });
+
+    it('lists sessions newest first with a working cursor', async () => {
+      const deployment = await gatehouse.providers.deployments.create({ providerId: 'github', oauthClient: { clientId: 'gh', clientSecret: 'x' } });
+      const created = [];
+      for (let index = 0; index < 3; index++) {
+        created.push(await gatehouse.providers.setupSessions.create({ providerId: 'github', providerAuthMethodId: 'oauth', providerDeploymentId: deployment.id }));
+      }
+      const first = await gatehouse.providers.setupSessions.list({ providerId: 'github', limit: 2 });
+      expect(first.data.map((session) => session.id)).toEqual([created[2]!.id, created[1]!.id]);
+      const seen: string[] = [];
+      for await (const session of gatehouse.providers.setupSessions.list({ providerId: 'github', limit: 2 })) seen.push(session.id);
+      expect(seen).toEqual(created.map((session) => session.id).reverse());
+    });
+
+    it('answers a wait for an unknown session with 404 instead of hanging', async () => {
+      await expect(gatehouse.waitForSetupSession(['pas_doesnotexist'])).rejects.toBeInstanceOf(NotFoundError);
+    });
+  });
+});
