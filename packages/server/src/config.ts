@@ -18,6 +18,10 @@ export interface ServerConfig {
   allowedRedirectUrls: string[];
   allowPrivateNetwork: boolean;
   logLevel: string;
+  /** Extra provider definitions from the operator (YAML), e.g. local stdio tool servers. */
+  providersFile: string | undefined;
+  toolCallTimeoutMs: number;
+  toolResultMaxBytes: number;
 }
 
 /** A configuration value that stops start-up; the message names the variable or flag. */
@@ -49,6 +53,9 @@ const envSchema = z.object({
     .optional(),
   GATEHOUSE_ALLOWED_REDIRECT_URLS: z.string().optional(),
   GATEHOUSE_ALLOW_PRIVATE_NETWORK: z.enum(['true', 'false', '1', '0']).optional(),
+  GATEHOUSE_PROVIDERS_FILE: z.string().min(1).optional(),
+  GATEHOUSE_TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(15 * 60_000).optional(),
+  GATEHOUSE_TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -106,6 +113,9 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     allowedRedirectUrls,
     allowPrivateNetwork: vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === 'true' || vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === '1',
     logLevel: vars.GATEHOUSE_LOG_LEVEL ?? 'info',
+    providersFile: vars.GATEHOUSE_PROVIDERS_FILE,
+    toolCallTimeoutMs: vars.GATEHOUSE_TOOL_CALL_TIMEOUT_MS ?? 60_000,
+    toolResultMaxBytes: vars.GATEHOUSE_TOOL_RESULT_MAX_BYTES ?? 4 * 1024 * 1024,
   };
 }
 

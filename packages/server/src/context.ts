@@ -1,5 +1,6 @@
 import type { ProviderCatalog } from './catalog/catalog.js';
 import type { Clock } from './clock.js';
+import type { ToolGateway } from './gateway/tool-gateway.js';
 import type { Logger } from './logger.js';
 import type { Database } from './store/database.js';
 import type { Notifier } from './store/notifier.js';
@@ -22,4 +23,6 @@ export interface ServerContext {
   publicUrl: string;
   /** Lets providers live on loopback / private addresses (development and tests). */
   allowPrivateNetwork: boolean;
+  /** Runs the tools of sessions; holds this process's tool server connections. */
+  toolGateway: ToolGateway;
 }

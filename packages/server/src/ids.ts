@@ -8,6 +8,8 @@ export const ID_PREFIXES = {
   deployment: 'pde',
   setupSession: 'pas',
   authConfig: 'pac',
+  session: 'ses',
+  toolCall: 'tcl',
   request: 'req',
 } as const;
 

@@ -98,7 +98,7 @@ main(process.argv.slice(2)).then(
   },
   (error: Error) => {
     // Start-up problems are the operator's to fix: say what, without a stack trace.
-    const known = error instanceof ConfigError || ['DataDirLockedError', 'KeyringError'].includes(error.name);
+    const known = error instanceof ConfigError || ['DataDirLockedError', 'KeyringError', 'CatalogError'].includes(error.name);
     console.error(known ? `gatehouse: ${error.message}` : error);
     process.exitCode = 1;
   },

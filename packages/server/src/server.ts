@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { loadCatalog } from './catalog/catalog.js';
+import { loadCatalog, ProviderCatalog } from './catalog/catalog.js';
+import { ToolGateway } from './gateway/tool-gateway.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
@@ -54,17 +55,22 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     bootstrapApiKey: config.bootstrapApiKey,
     allowedRedirectUrls: config.allowedRedirectUrls,
   });
-  const context: ServerContext = {
+  const context = {
     db: store.db,
     notifier: store.notifier,
     keyring,
-    catalog: loadCatalog(),
+    catalog: loadProviderCatalog(config.providersFile),
     clock: options.clock ?? systemClock,
     logger,
     fetch: options.fetch ?? fetch,
     publicUrl: config.publicUrl ?? '',
     allowPrivateNetwork: config.allowPrivateNetwork,
-  };
+  } as ServerContext;
+  context.toolGateway = new ToolGateway(context, {
+    toolCallTimeoutMs: config.toolCallTimeoutMs,
+    maxResultBytes: config.toolResultMaxBytes,
+    clientVersion: '0.1.0',
+  });
   const app = createApp(context);
 
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -94,9 +100,17 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
         // Long-polls would keep close() waiting; they are answered by the client's retry.
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      await context.toolGateway.close();
       await store.close();
     }),
   };
+}
+
+/** The built-in catalog plus the operator's providers file, if any (ids must not repeat). */
+function loadProviderCatalog(providersFile: string | undefined): ProviderCatalog {
+  const builtIn = loadCatalog();
+  if (!providersFile) return builtIn;
+  return new ProviderCatalog([...builtIn.list(), ...loadCatalog(providersFile).list()]);
 }
 
 /** `fn` runs on the first call; later calls get the same promise. */

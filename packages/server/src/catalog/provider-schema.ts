@@ -271,13 +271,21 @@ const apiKeyInjectionSchema = z.strictObject({
     .regex(HEADER_NAME_PATTERN, 'must be an HTTP header name')
     .refine((name) => !RESERVED_INJECTION_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
       message: 'is a header the HTTP client or the MCP transport sets itself',
-    }),
+    })
+    .optional(),
+  /** The environment variable that carries the key to a local (stdio) tool server. */
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
   /** Put before the key, e.g. `Bearer ` (with its space). Printable ASCII only, so it cannot split a header. */
   prefix: z
     .string()
     .max(64)
     .regex(/^[\x20-\x7E]*$/, 'must be printable ASCII (no line breaks)')
     .optional(),
+}).refine((injection) => injection.header !== undefined || injection.env !== undefined, {
+  message: 'name a header or an environment variable that carries the key',
 });
 
 const apiKeyAuthMethodSchema = z.strictObject({
@@ -305,12 +313,27 @@ const apiKeyAuthMethodSchema = z.strictObject({
 /** An auth method: OAuth 2.0 or a pasted API key, told apart by `type`. */
 export const authMethodSchema = z.discriminatedUnion('type', [oauth2AuthMethodSchema, apiKeyAuthMethodSchema]);
 
-const mcpServerSchema = z.strictObject({
+const remoteMcpServerSchema = z.strictObject({
   /** The provider's remote MCP endpoint. */
   url: endpointUrlSchema,
   /** The MCP transport; Streamable HTTP when absent. */
   transport: z.enum(['streamable-http', 'sse']).optional(),
 });
+
+/**
+ * A tool server Gatehouse starts as a local process speaking MCP over stdio. Only the operator may
+ * configure one (in a providers file): the API refuses it, since it runs a command on the server.
+ */
+const stdioMcpServerSchema = z.strictObject({
+  transport: z.literal('stdio'),
+  /** The executable, e.g. `node` or `/usr/local/bin/acme-mcp`. */
+  command: z.string().min(1).max(500),
+  args: z.array(z.string().max(1000)).max(50).optional(),
+  /** Extra environment of the process (no secrets here: credentials arrive by `injection.env`). */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(2000)).optional(),
+});
+
+const mcpServerSchema = z.union([remoteMcpServerSchema, stdioMcpServerSchema]);
 
 /** A provider: a service a user authorizes (its auth methods) and its tool server (an MCP server). */
 export const providerDefinitionSchema = z

@@ -11,6 +11,8 @@ import { authConfigRoutes } from './routes/auth-configs.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { providerRoutes } from './routes/providers.js';
 import { setupSessionRoutes } from './routes/setup-sessions.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { sessionMcpRoutes } from '../gateway/session-mcp-endpoint.js';
 import { MAX_BODY_BYTES } from './validation.js';
 
 /**
@@ -53,7 +55,10 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   api.route('/providers/setup-sessions', setupSessionRoutes(context));
   api.route('/providers/auth-configs', authConfigRoutes(context));
   api.route('/providers', providerRoutes(context));
+  api.route('/sessions', sessionRoutes(context));
   app.route('/v1', api);
+
+  app.route('/', sessionMcpRoutes(context));
 
   app.route('/', pageRoutes(context));
 

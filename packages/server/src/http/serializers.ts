@@ -1,8 +1,12 @@
-import type { AuthMethod } from '../catalog/provider-schema.js';
+import type { AuthMethod, ProviderDefinition } from '../catalog/provider-schema.js';
 import type { ResolvedProvider } from '../services/providers.js';
 import type { AuthConfigRow } from '../services/auth-configs.js';
 import type { DeploymentRow } from '../services/deployments.js';
 import type { SetupSessionView } from '../services/setup-sessions.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { SessionTool, UnavailableProvider } from '../gateway/tool-gateway.js';
+import type { SessionRow } from '../services/sessions.js';
+import type { ToolCallRow } from '../services/tool-calls.js';
 
 // Wire shapes (snake_case) of the objects in docs/api.md. These functions are the only way rows
 // leave the server, and they copy fields one by one: a secret column cannot slip out by accident.
@@ -18,8 +22,15 @@ export function providerToWire(provider: ResolvedProvider) {
     docs_url: definition.docsUrl ?? null,
     source: provider.source,
     auth_methods: definition.authMethods.map(authMethodToWire),
-    mcp_server: definition.mcpServer ? { url: definition.mcpServer.url, transport: definition.mcpServer.transport ?? 'streamable-http' } : null,
+    mcp_server: mcpServerToWire(definition.mcpServer),
   };
+}
+
+function mcpServerToWire(server: ProviderDefinition['mcpServer']) {
+  if (!server) return null;
+  // A local command is operator configuration: say that it exists, not how it is run.
+  if (server.transport === 'stdio') return { url: null, transport: 'stdio' };
+  return { url: server.url, transport: server.transport ?? 'streamable-http' };
 }
 
 function authMethodToWire(method: AuthMethod) {
@@ -54,6 +65,7 @@ export function deploymentToWire(row: DeploymentRow, callbackUrl: string) {
     oauth_client: row.oauthClientId
       ? { client_id: row.oauthClientId, has_client_secret: row.oauthClientSecretCiphertext !== null }
       : null,
+    has_credentials: row.credentialsCiphertext !== null,
     callback_url: callbackUrl,
     metadata: row.metadata,
     created_at: row.createdAt.toISOString(),
@@ -96,5 +108,61 @@ export function setupSessionToWire(view: SetupSessionView, publicUrl: string) {
     completed_at: session.completedAt?.toISOString() ?? null,
     error: session.errorCode ? { code: session.errorCode, message: session.errorMessage ?? '' } : null,
     auth_config: view.authConfig ? authConfigToWire(view.authConfig) : null,
+  };
+}
+
+/** A session on the wire; `mcpSecret` only in the answer that created it. */
+export function sessionToWire(row: SessionRow, publicUrl: string, mcpSecret?: string) {
+  return {
+    object: 'session',
+    id: row.id,
+    status: row.status,
+    providers: row.providers.map((ref) => ({
+      provider_id: ref.providerId,
+      provider_deployment_id: ref.deploymentId,
+      provider_auth_config_id: ref.authConfigId,
+    })),
+    metadata: row.metadata,
+    mcp: { url: `${publicUrl}/mcp/sessions/${row.id}`, ...(mcpSecret ? { secret: mcpSecret } : {}) },
+    created_at: row.createdAt.toISOString(),
+    closed_at: row.closedAt?.toISOString() ?? null,
+  };
+}
+
+/** A session tool on the wire. */
+export function sessionToolToWire(tool: SessionTool) {
+  return {
+    name: tool.name,
+    description: tool.description ?? null,
+    input_schema: tool.inputSchema,
+    provider_id: tool.providerId,
+    provider_deployment_id: tool.deploymentId,
+    original_name: tool.originalName,
+    annotations: tool.annotations ?? null,
+  };
+}
+
+/** A provider whose tools could not be listed. */
+export function unavailableProviderToWire(provider: UnavailableProvider) {
+  return { provider_id: provider.providerId, provider_deployment_id: provider.deploymentId, error: provider.error };
+}
+
+/** A tool call on the wire: the result when it was just made, the bounded record otherwise. */
+export function toolCallToWire(record: ToolCallRow, result: CallToolResult | null) {
+  return {
+    object: 'tool_call',
+    id: record.id,
+    session_id: record.sessionId,
+    tool_name: record.toolName,
+    provider_id: record.providerId,
+    original_name: record.originalName,
+    status: record.status,
+    is_error: record.isError,
+    content: result ? result.content : null,
+    structured_content: result?.structuredContent ?? null,
+    result_preview: result ? undefined : record.resultPreview,
+    error: record.errorCode ? { code: record.errorCode, message: record.errorMessage ?? '' } : null,
+    duration_ms: record.durationMs,
+    created_at: record.createdAt.toISOString(),
   };
 }

@@ -14,7 +14,19 @@ export interface DeploymentInput {
   providerId: string;
   name?: string | undefined;
   oauthClient?: { clientId: string; clientSecret?: string | undefined } | null | undefined;
+  /** The operator's own credentials for every user of this deployment (e.g. one Exa API key). */
+  credentials?: DeploymentCredentials | null | undefined;
   metadata?: Record<string, string> | undefined;
+}
+
+/** Deployment-level credentials: used for tool calls of sessions that name no auth config. */
+export interface DeploymentCredentials {
+  apiKey: string;
+}
+
+/** AAD of a deployment's credentials. */
+export function deploymentCredentialsAad(projectId: string, deploymentId: string): string {
+  return `gatehouse:v1:${projectId}:${deploymentId}:credentials`;
 }
 
 /** AAD of a deployment's client secret: binds the ciphertext to this project and deployment. */
@@ -42,10 +54,15 @@ export async function createDeployment(context: ServerContext, projectId: string
   const sealed = input.oauthClient?.clientSecret
     ? context.keyring.seal(input.oauthClient.clientSecret, clientSecretAad(projectId, id))
     : undefined;
+  const sealedCredentials = input.credentials
+    ? context.keyring.seal(JSON.stringify(input.credentials), deploymentCredentialsAad(projectId, id))
+    : undefined;
   const [row] = await context.db
     .insert(providerDeployments)
     .values({
       id,
+      credentialsCiphertext: sealedCredentials?.ciphertext ?? null,
+      credentialsKeyId: sealedCredentials?.keyId ?? null,
       projectId,
       providerId: definition.id,
       name: input.name ?? definition.name,
@@ -102,6 +119,12 @@ export async function updateDeployment(
   const values: Partial<typeof providerDeployments.$inferInsert> = { updatedAt: context.clock.now() };
   if (changes.name !== undefined) values.name = changes.name;
   if (changes.metadata !== undefined) values.metadata = changes.metadata;
+  if (changes.credentials === null) {
+    Object.assign(values, { credentialsCiphertext: null, credentialsKeyId: null });
+  } else if (changes.credentials) {
+    const sealed = context.keyring.seal(JSON.stringify(changes.credentials), deploymentCredentialsAad(projectId, current.id));
+    Object.assign(values, { credentialsCiphertext: sealed.ciphertext, credentialsKeyId: sealed.keyId });
+  }
   if (changes.oauthClient === null) {
     Object.assign(values, { oauthClientId: null, oauthClientSecretCiphertext: null, oauthClientSecretKeyId: null });
   } else if (changes.oauthClient) {
@@ -137,4 +160,14 @@ export function openClientSecret(context: ServerContext, deployment: DeploymentR
     { keyId: deployment.oauthClientSecretKeyId, ciphertext: deployment.oauthClientSecretCiphertext },
     clientSecretAad(deployment.projectId, deployment.id),
   );
+}
+
+/** The deployment's own credentials in plaintext, for tool calls only. */
+export function openDeploymentCredentials(context: ServerContext, deployment: DeploymentRow): DeploymentCredentials | undefined {
+  if (!deployment.credentialsCiphertext || !deployment.credentialsKeyId) return undefined;
+  const json = context.keyring.open(
+    { keyId: deployment.credentialsKeyId, ciphertext: deployment.credentialsCiphertext },
+    deploymentCredentialsAad(deployment.projectId, deployment.id),
+  );
+  return JSON.parse(json) as DeploymentCredentials;
 }

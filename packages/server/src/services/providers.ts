@@ -53,6 +53,12 @@ export async function createCustomProvider(
     );
   }
   const definition = parsed.data;
+  if (definition.mcpServer?.transport === 'stdio') {
+    // A command runs on the Gatehouse host: only the operator may configure one.
+    throw invalidRequest('A local (stdio) tool server can only be configured by the operator, in GATEHOUSE_PROVIDERS_FILE.', [
+      { path: 'mcp_server.transport', message: 'stdio is not allowed through the API' },
+    ]);
+  }
   if (RESERVED_PROVIDER_IDS.has(definition.id) || context.catalog.has(definition.id)) {
     throw new GatehouseError('conflict', `The provider id "${definition.id}" is taken by a built-in provider; choose another id.`);
   }

@@ -1,4 +1,4 @@
-import { boolean, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 // One schema for the embedded PGlite store and for PostgreSQL. Secrets live only in `*_ciphertext`
 // columns, sealed with AES-256-GCM under the key named in the `*_key_id` column beside them.
@@ -54,6 +54,9 @@ export const providerDeployments = pgTable(
     oauthClientId: text('oauth_client_id'),
     oauthClientSecretCiphertext: text('oauth_client_secret_ciphertext'),
     oauthClientSecretKeyId: text('oauth_client_secret_key_id'),
+    /** Deployment-level credentials (the operator's own API key for a provider), sealed JSON. */
+    credentialsCiphertext: text('credentials_ciphertext'),
+    credentialsKeyId: text('credentials_key_id'),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     ...timestamps,
   },
@@ -117,3 +120,54 @@ export const authConfigs = pgTable(
 
 /** Auth config states. */
 export type AuthConfigStatus = 'active' | 'reauthorization_required' | 'revoked';
+
+/** One agent session over several providers, each with its deployment and (optional) auth config. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    status: text('status').$type<SessionStatus>().notNull(),
+    providers: jsonb('providers').$type<SessionProviderRef[]>().notNull(),
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    /** SHA-256 of the secret that opens the session's MCP endpoint. */
+    mcpSecretHash: text('mcp_secret_hash').notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true, mode: 'date' }),
+    ...timestamps,
+  },
+  (table) => [index('sessions_project_created').on(table.projectId, table.createdAt)],
+);
+
+/** Session states. */
+export type SessionStatus = 'active' | 'closed';
+
+/** A provider of a session, as stored. */
+export interface SessionProviderRef {
+  providerId: string;
+  deploymentId: string;
+  authConfigId: string | null;
+}
+
+/** The record of one tool call: what, for whom, how long, how it ended. No secrets; bounded sizes. */
+export const toolCalls = pgTable(
+  'tool_calls',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id').notNull(),
+    toolName: text('tool_name').notNull(),
+    providerId: text('provider_id'),
+    deploymentId: text('deployment_id'),
+    originalName: text('original_name'),
+    status: text('status').$type<'succeeded' | 'failed'>().notNull(),
+    isError: boolean('is_error').notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    /** The arguments and the result, each cut to a few KiB. */
+    argumentsPreview: text('arguments_preview'),
+    resultPreview: text('result_preview'),
+    durationMs: integer('duration_ms').notNull(),
+    ...timestamps,
+  },
+  (table) => [index('tool_calls_session_created').on(table.sessionId, table.createdAt)],
+);

@@ -18,11 +18,14 @@ const oauthClientSchema = z
   .object({ client_id: z.string().min(1).max(500), client_secret: z.string().min(1).max(2000).optional() })
   .strict();
 
+const credentialsSchema = z.object({ api_key: z.string().min(1).max(4096) }).strict();
+
 const createSchema = z
   .object({
     provider_id: idSchema,
     name: z.string().min(1).max(100).optional(),
     oauth_client: oauthClientSchema.optional(),
+    credentials: credentialsSchema.optional(),
     metadata: metadataSchema.optional(),
   })
   .strict();
@@ -31,11 +34,17 @@ const updateSchema = z
   .object({
     name: z.string().min(1).max(100).optional(),
     oauth_client: oauthClientSchema.nullable().optional(),
+    credentials: credentialsSchema.nullable().optional(),
     metadata: metadataSchema.optional(),
   })
   .strict();
 
 const listQuerySchema = pageQuerySchema.extend({ provider_id: idSchema.optional() }).strict();
+
+function toCredentials(credentials: z.infer<typeof credentialsSchema> | null | undefined) {
+  if (credentials === null) return null;
+  return credentials ? { apiKey: credentials.api_key } : undefined;
+}
 
 function toOAuthClient(client: z.infer<typeof oauthClientSchema> | null | undefined) {
   if (client === null) return null;
@@ -52,6 +61,7 @@ export function deploymentRoutes(context: ServerContext) {
         providerId: body.provider_id,
         name: body.name,
         oauthClient: toOAuthClient(body.oauth_client),
+        credentials: toCredentials(body.credentials),
         metadata: body.metadata,
       });
       return c.json(wire(row), 201);
@@ -67,6 +77,7 @@ export function deploymentRoutes(context: ServerContext) {
       const row = await updateDeployment(context, c.get('projectId'), c.req.param('deploymentId'), {
         name: body.name,
         oauthClient: toOAuthClient(body.oauth_client),
+        credentials: toCredentials(body.credentials),
         metadata: body.metadata,
       });
       return c.json(wire(row));

@@ -1,0 +1,162 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Logger } from '../logger.js';
+import { observedFetch, type ExchangeProblem } from './observed-fetch.js';
+import { ToolCallError } from './tool-call-error.js';
+import type { ToolServerTarget } from './tool-server-target.js';
+
+const IDLE_CLOSE_MS = 5 * 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** One live MCP client connection to a tool server, for one set of credentials. */
+export interface PooledConnection {
+  client: Client;
+  /** Problems the HTTP layer saw for the tool call with this id, if any. */
+  problemOf(toolCallId: string): ExchangeProblem | undefined;
+  /** Registers the abort function of a call in flight, so an HTTP problem can end it at once. */
+  track(toolCallId: string, abort: () => void): () => void;
+}
+
+interface Entry {
+  connection: Promise<PooledConnection>;
+  lastUsed: number;
+  close(): Promise<void>;
+}
+
+/** Options of the pool. */
+export interface McpClientPoolOptions {
+  logger: Logger;
+  fetch: typeof fetch;
+  maxResultBytes: number;
+  clientVersion: string;
+}
+
+/**
+ * MCP client connections of this process, one per tool server and set of credentials, opened on
+ * first use and shared by every session that needs the same one. A connection that fails is
+ * dropped and opened again by the next call; idle ones are closed after a while.
+ */
+export class McpClientPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: McpClientPoolOptions) {
+    this.sweeper = setInterval(() => this.closeIdle(), 30_000);
+    this.sweeper.unref();
+  }
+
+  /** The connection for `target`, connecting if needed. Throws {@link ToolCallError} when it cannot. */
+  async acquire(target: ToolServerTarget): Promise<PooledConnection> {
+    let entry = this.entries.get(target.key);
+    if (!entry) {
+      entry = this.open(target);
+      this.entries.set(target.key, entry);
+    }
+    entry.lastUsed = Date.now();
+    try {
+      return await entry.connection;
+    } catch (error) {
+      if (this.entries.get(target.key) === entry) this.entries.delete(target.key);
+      throw error;
+    }
+  }
+
+  /** Drops a connection (after it failed), so the next call opens a fresh one. */
+  async evict(target: ToolServerTarget): Promise<void> {
+    const entry = this.entries.get(target.key);
+    if (!entry) return;
+    this.entries.delete(target.key);
+    await entry.close().catch(() => {});
+  }
+
+  /** Closes every connection (server shutdown). */
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(entries.map((entry) => entry.close().catch(() => {})));
+  }
+
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (now - entry.lastUsed > IDLE_CLOSE_MS) {
+        this.entries.delete(key);
+        void entry.close().catch(() => {});
+      }
+    }
+  }
+
+  private open(target: ToolServerTarget): Entry {
+    const problems = new Map<string, ExchangeProblem>();
+    const inFlight = new Map<string, () => void>();
+    let connectProblem: ExchangeProblem | undefined;
+    const observe = (toolCallId: string | null, problem: ExchangeProblem) => {
+      if (toolCallId === null) {
+        connectProblem ??= problem;
+        return;
+      }
+      if (!problems.has(toolCallId)) problems.set(toolCallId, problem);
+      inFlight.get(toolCallId)?.();
+    };
+    const client = new Client({ name: 'gatehouse', version: this.options.clientVersion });
+    const transport = this.createTransport(target, observe);
+    client.onerror = (error) => this.options.logger.debug({ providerId: target.providerId, err: error.message }, 'tool server connection error');
+    client.onclose = () => {
+      if (this.entries.get(target.key)?.connection === connection) this.entries.delete(target.key);
+    };
+
+    const connection: Promise<PooledConnection> = client
+      .connect(transport, { timeout: CONNECT_TIMEOUT_MS })
+      .then(() => ({
+        client,
+        problemOf: (toolCallId: string) => problems.get(toolCallId),
+        track(toolCallId: string, abort: () => void) {
+          inFlight.set(toolCallId, abort);
+          return () => {
+            inFlight.delete(toolCallId);
+            problems.delete(toolCallId);
+          };
+        },
+      }))
+      .catch(async (error: Error) => {
+        await client.close().catch(() => {});
+        this.options.logger.warn({ providerId: target.providerId, err: error.message }, 'could not connect to tool server');
+        if (connectProblem === 'unauthorized') {
+          throw new ToolCallError(
+            'reauthorization_required',
+            `The ${target.providerId} tool server refused the user's credentials; the user must authorize again (create a setup session for this auth config).`,
+          );
+        }
+        throw new ToolCallError('tool_server_unavailable', `The ${target.providerId} tool server could not be reached; try again later.`);
+      });
+    connection.catch(() => {});
+    return { connection, lastUsed: Date.now(), close: () => client.close() };
+  }
+
+  private createTransport(target: ToolServerTarget, observe: (toolCallId: string | null, problem: ExchangeProblem) => void): Transport {
+    const server = target.server;
+    if (server.transport === 'stdio') {
+      return new StdioClientTransport({
+        command: server.command,
+        args: server.args ?? [],
+        env: { PATH: process.env.PATH ?? '', ...server.env, ...target.env },
+        stderr: 'ignore',
+      });
+    }
+    const fetchForTarget = observedFetch(this.options.fetch, this.options.maxResultBytes, observe);
+    const requestInit = { headers: target.headers };
+    if (server.transport === 'sse') {
+      return new SSEClientTransport(new URL(server.url), {
+        requestInit,
+        fetch: fetchForTarget,
+        // The SSE stream's own GET needs the credentials too.
+        eventSourceInit: { fetch: (url, init) => fetchForTarget(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...target.headers } }) },
+      });
+    }
+    return new StreamableHTTPClientTransport(new URL(server.url), { requestInit, fetch: fetchForTarget });
+  }
+}

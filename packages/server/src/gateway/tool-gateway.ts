@@ -1,0 +1,267 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerContext } from '../context.js';
+import { newId } from '../ids.js';
+import type { SessionRow } from '../services/sessions.js';
+import { preview, recordToolCall, type ToolCallRow } from '../services/tool-calls.js';
+import type { SessionProviderRef } from '../store/schema.js';
+import { McpClientPool, type PooledConnection } from './mcp-client-pool.js';
+import { TOOL_CALL_META_KEY, type ExchangeProblem } from './observed-fetch.js';
+import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
+import { exposedToolNames, namespacePrefixes } from './tool-names.js';
+import { resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
+
+const TOOL_LIST_TTL_MS = 5 * 60_000;
+const CONNECT_ATTEMPTS = 3;
+
+/** A tool of a session, under its stable session-wide name. */
+export interface SessionTool {
+  name: string;
+  description: string | undefined;
+  inputSchema: Tool['inputSchema'];
+  annotations: Tool['annotations'] | undefined;
+  providerId: string;
+  deploymentId: string;
+  originalName: string;
+}
+
+/** A provider whose tools could not be listed right now. */
+export interface UnavailableProvider {
+  providerId: string;
+  deploymentId: string;
+  error: { code: ToolCallErrorCode; message: string };
+}
+
+/** The outcome of one call, as recorded and returned. */
+export interface ToolCallOutcome {
+  record: ToolCallRow;
+  result: CallToolResult | null;
+}
+
+/** Limits of the gateway. */
+export interface ToolGatewayOptions {
+  toolCallTimeoutMs: number;
+  maxResultBytes: number;
+  clientVersion: string;
+}
+
+/**
+ * Runs the tools of a session's providers for its user. Connections are pooled per process and made
+ * lazily, in parallel; tool lists are cached; everything about a session lives in the database, so
+ * any process can serve any session's call.
+ */
+export class ToolGateway {
+  private readonly pool: McpClientPool;
+  private readonly toolLists = new Map<string, { tools: Tool[]; fetchedAt: number }>();
+
+  constructor(
+    private readonly context: ServerContext,
+    private readonly options: ToolGatewayOptions,
+  ) {
+    this.pool = new McpClientPool({
+      logger: context.logger,
+      fetch: context.fetch,
+      maxResultBytes: options.maxResultBytes,
+      clientVersion: options.clientVersion,
+    });
+  }
+
+  /** Every tool of the session; providers that cannot be reached are reported, not fatal. */
+  async listTools(session: SessionRow): Promise<{ tools: SessionTool[]; unavailable: UnavailableProvider[] }> {
+    const prefixes = namespacePrefixes(session.providers);
+    const results = await Promise.all(
+      session.providers.map(async (ref) => {
+        try {
+          return { ref, tools: await this.providerTools(session, ref, prefixes.get(ref.deploymentId)!) };
+        } catch (error) {
+          const failure = asToolCallError(error);
+          return { ref, error: { code: failure.code, message: failure.message } };
+        }
+      }),
+    );
+    return {
+      tools: results.flatMap((result) => result.tools ?? []),
+      unavailable: results
+        .filter((result) => result.error)
+        .map((result) => ({ providerId: result.ref.providerId, deploymentId: result.ref.deploymentId, error: result.error! })),
+    };
+  }
+
+  /**
+   * Calls one tool by its session-wide name. Never throws for a tool problem: the outcome is a
+   * recorded call with `is_error` and an error code, so the agent loop goes on.
+   */
+  async callTool(session: SessionRow, toolName: string, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolCallOutcome> {
+    const toolCallId = newId('toolCall');
+    const started = performance.now();
+    const prefixes = namespacePrefixes(session.providers);
+    const ref = session.providers.find((candidate) => toolName.startsWith(`${prefixes.get(candidate.deploymentId)}__`));
+    let originalName: string | null = null;
+    let result: CallToolResult | null = null;
+    let failure: ToolCallError | null = null;
+    try {
+      if (!ref) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
+      const tools = await this.providerTools(session, ref, prefixes.get(ref.deploymentId)!);
+      const tool = tools.find((candidate) => candidate.name === toolName);
+      if (!tool) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
+      originalName = tool.originalName;
+      result = await this.invoke(session, ref, tool.originalName, args, toolCallId, signal);
+    } catch (error) {
+      failure = asToolCallError(error);
+      if (failure.code === 'tool_server_error' || failure.code === 'tool_server_unavailable') {
+        this.context.logger.warn({ sessionId: session.id, toolName, code: failure.code }, 'tool call failed');
+      }
+    }
+    const record = await recordToolCall(this.context, {
+      id: toolCallId,
+      projectId: session.projectId,
+      sessionId: session.id,
+      toolName,
+      providerId: ref?.providerId ?? null,
+      deploymentId: ref?.deploymentId ?? null,
+      originalName,
+      status: failure ? 'failed' : 'succeeded',
+      isError: failure !== null || result?.isError === true,
+      errorCode: failure?.code ?? null,
+      errorMessage: failure?.message ?? null,
+      argumentsPreview: preview(args),
+      resultPreview: result ? preview(result.content) : null,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return { record, result };
+  }
+
+  /** Closes every pooled connection. */
+  async close(): Promise<void> {
+    await this.pool.closeAll();
+  }
+
+  private async providerTools(session: SessionRow, ref: SessionProviderRef, prefix: string): Promise<SessionTool[]> {
+    const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+    let cached = this.toolLists.get(target.key);
+    if (!cached || Date.now() - cached.fetchedAt > TOOL_LIST_TTL_MS) {
+      const tools = await this.withConnection(target, async (connection) => {
+        const listed: Tool[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await connection.client.listTools(cursor ? { cursor } : undefined, { timeout: this.options.toolCallTimeoutMs });
+          listed.push(...page.tools);
+          cursor = page.nextCursor;
+        } while (cursor && listed.length < 1000);
+        return listed;
+      });
+      cached = { tools, fetchedAt: Date.now() };
+      this.toolLists.set(target.key, cached);
+    }
+    const names = exposedToolNames(prefix, cached.tools.map((tool) => tool.name));
+    return cached.tools.map((tool) => ({
+      name: names.get(tool.name)!,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      annotations: tool.annotations,
+      providerId: ref.providerId,
+      deploymentId: ref.deploymentId,
+      originalName: tool.name,
+    }));
+  }
+
+  /**
+   * Opens (or reuses) the connection and runs `work` on it. Connecting is retried with backoff: the
+   * tool server has seen nothing yet. A failure of `work` itself drops the connection but is not
+   * retried, since the server may have acted on the call.
+   */
+  private async withConnection<T>(target: ToolServerTarget, work: (connection: PooledConnection) => Promise<T>): Promise<T> {
+    let connection: PooledConnection | undefined;
+    for (let attempt = 1; !connection; attempt++) {
+      try {
+        connection = await this.pool.acquire(target);
+      } catch (error) {
+        const failure = asToolCallError(error);
+        if (failure.code !== 'tool_server_unavailable' || attempt >= CONNECT_ATTEMPTS) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** (attempt - 1)));
+      }
+    }
+    try {
+      return await work(connection);
+    } catch (error) {
+      if (!(error instanceof ToolCallError) || error.code !== 'tool_timeout') await this.pool.evict(target);
+      throw error;
+    }
+  }
+
+  private async invoke(
+    session: SessionRow,
+    ref: SessionProviderRef,
+    originalName: string,
+    args: Record<string, unknown>,
+    toolCallId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<CallToolResult> {
+    const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+    return this.withConnection(target, async (connection) => {
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, this.options.toolCallTimeoutMs);
+      const onCallerAbort = () => controller.abort();
+      signal?.addEventListener('abort', onCallerAbort, { once: true });
+      const untrack = connection.track(toolCallId, () => controller.abort());
+      try {
+        // Aborting makes the MCP client send notifications/cancelled to the tool server.
+        const result = (await connection.client.callTool(
+          { name: originalName, arguments: args, _meta: { [TOOL_CALL_META_KEY]: toolCallId } },
+          undefined,
+          { signal: controller.signal, timeout: this.options.toolCallTimeoutMs + 5_000 },
+        )) as CallToolResult;
+        if (JSON.stringify(result).length > this.options.maxResultBytes) throw tooLarge(this.options.maxResultBytes);
+        return result;
+      } catch (error) {
+        if (error instanceof ToolCallError) throw error;
+        throw describeCallFailure(connection.problemOf(toolCallId), timedOut, signal?.aborted === true, target, this.options, error);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onCallerAbort);
+        untrack();
+      }
+    });
+  }
+}
+
+function tooLarge(maxBytes: number): ToolCallError {
+  return new ToolCallError('tool_result_too_large', `The tool's result is larger than ${Math.round(maxBytes / 1024)} KiB and was dropped.`);
+}
+
+function describeCallFailure(
+  problem: ExchangeProblem | undefined,
+  timedOut: boolean,
+  callerAborted: boolean,
+  target: ToolServerTarget,
+  options: ToolGatewayOptions,
+  error: unknown,
+): ToolCallError {
+  const server = `The ${target.providerId} tool server`;
+  if (problem === 'too_large') return tooLarge(options.maxResultBytes);
+  if (problem === 'unauthorized') {
+    return new ToolCallError(
+      'reauthorization_required',
+      `${server} refused the user's credentials; the user must authorize again (create a setup session for this auth config).`,
+    );
+  }
+  if (problem === 'dropped' || problem === 'unreachable') return new ToolCallError('tool_server_unavailable', `${server} dropped the connection during the call.`);
+  if (problem === 'server_error') return new ToolCallError('tool_server_error', `${server} answered with an error.`);
+  if (timedOut) {
+    return new ToolCallError('tool_timeout', `${server} did not answer within ${options.toolCallTimeoutMs} ms; the call was cancelled.`);
+  }
+  if (callerAborted) return new ToolCallError('tool_timeout', 'The call was cancelled by the caller.');
+  const message = error instanceof Error ? error.message : String(error);
+  if (/closed|terminated|ECONN|fetch failed|socket/i.test(message)) {
+    return new ToolCallError('tool_server_unavailable', `${server} dropped the connection during the call.`);
+  }
+  return new ToolCallError('tool_server_error', `${server} failed the call (${message.slice(0, 200)}).`);
+}
+
+function asToolCallError(error: unknown): ToolCallError {
+  if (error instanceof ToolCallError) return error;
+  return new ToolCallError('tool_server_error', error instanceof Error ? error.message.slice(0, 300) : 'tool call failed');
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { McpServerDefinition } from '../catalog/provider-schema.js';
+import type { ServerContext } from '../context.js';
+import { getAuthConfig, openCredentials, type Credentials } from '../services/auth-configs.js';
+import { getDeployment, openDeploymentCredentials } from '../services/deployments.js';
+import { findAuthMethod, getProvider } from '../services/providers.js';
+import type { SessionProviderRef } from '../store/schema.js';
+import { ToolCallError } from './tool-call-error.js';
+
+/**
+ * Everything needed to reach one provider's tool server as one user: where, and the credentials to
+ * inject (as headers for remote servers, as environment for local ones). Never leaves the process.
+ */
+export interface ToolServerTarget {
+  /** Pool key: changes when the credentials change, so a refreshed token gets a new connection. */
+  key: string;
+  providerId: string;
+  deploymentId: string;
+  authConfigId: string | null;
+  server: McpServerDefinition;
+  headers: Record<string, string>;
+  env: Record<string, string>;
+}
+
+/**
+ * Resolves a session provider to its tool server and credentials: the user's auth config when the
+ * session names one (OAuth access token as `Authorization: Bearer`, API keys as the provider
+ * defines), else the deployment's own credentials, else none.
+ */
+export async function resolveToolServerTarget(context: ServerContext, projectId: string, ref: SessionProviderRef): Promise<ToolServerTarget> {
+  const { definition } = await getProvider(context, projectId, ref.providerId);
+  if (!definition.mcpServer) {
+    throw new ToolCallError('tool_server_unavailable', `Provider "${definition.id}" has no tool server.`);
+  }
+  const deployment = await getDeployment(context, projectId, ref.deploymentId);
+  const headers: Record<string, string> = {};
+  const env: Record<string, string> = {};
+  let credentialVersion = 'none';
+
+  const inject = (methodId: string | undefined, secret: string) => {
+    const method = methodId
+      ? definition.authMethods.find((candidate) => candidate.id === methodId)
+      : definition.authMethods.find((candidate) => candidate.type === 'api_key');
+    if (method?.type === 'api_key') {
+      if (method.injection.header) headers[method.injection.header.toLowerCase()] = `${method.injection.prefix ?? ''}${secret}`;
+      if (method.injection.env) env[method.injection.env] = secret;
+    } else {
+      headers.authorization = `Bearer ${secret}`;
+    }
+  };
+
+  if (ref.authConfigId) {
+    const authConfig = await getAuthConfig(context, projectId, ref.authConfigId);
+    if (authConfig.status !== 'active') {
+      throw new ToolCallError(
+        'reauthorization_required',
+        `The user's authorization for ${definition.name} (auth config ${authConfig.id}) is ${authConfig.status}; ` +
+          'create a setup session for this auth config so the user can authorize again.',
+      );
+    }
+    const credentials: Credentials = openCredentials(context, authConfig);
+    findAuthMethod(definition, authConfig.authMethodId);
+    if (credentials.type === 'oauth2') {
+      headers.authorization = `Bearer ${credentials.accessToken}`;
+      env.GATEHOUSE_ACCESS_TOKEN = credentials.accessToken;
+    } else {
+      inject(authConfig.authMethodId, credentials.apiKey);
+    }
+    credentialVersion = `${authConfig.id}@${authConfig.credentialsCiphertext.slice(0, 16)}`;
+  } else {
+    const deploymentCredentials = openDeploymentCredentials(context, deployment);
+    if (deploymentCredentials) {
+      inject(undefined, deploymentCredentials.apiKey);
+      credentialVersion = `deployment@${deployment.credentialsCiphertext!.slice(0, 16)}`;
+    }
+  }
+
+  return {
+    key: createHash('sha256').update(`${projectId}|${deployment.id}|${credentialVersion}`).digest('hex'),
+    providerId: definition.id,
+    deploymentId: deployment.id,
+    authConfigId: ref.authConfigId,
+    server: definition.mcpServer,
+    headers,
+    env,
+  };
+}
