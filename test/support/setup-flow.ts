@@ -19,7 +19,12 @@ export interface OAuthFixture {
  * Creates a custom provider whose OAuth server is `upstream`, a deployment with a fresh client,
  * and registers that client (with the deployment's callback URL) at the upstream.
  */
-export async function createOAuthFixture(gatehouse: Gatehouse, upstream: Upstream, providerId = `acme-${randomBytes(3).toString('hex')}`): Promise<OAuthFixture> {
+export async function createOAuthFixture(
+  gatehouse: Gatehouse,
+  upstream: Upstream,
+  providerId = `acme-${randomBytes(3).toString('hex')}`,
+  mcpServer?: { url: string },
+): Promise<OAuthFixture> {
   await gatehouse.providers.create({
     id: providerId,
     name: 'Acme Cloud',
@@ -34,6 +39,7 @@ export async function createOAuthFixture(gatehouse: Gatehouse, upstream: Upstrea
         scopes: ['openid', 'offline_access', 'profile'],
       },
     ],
+    ...(mcpServer ? { mcpServer } : {}),
   });
   const clientId = `client-${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');

@@ -35,6 +35,7 @@ export function observedFetch(baseFetch: typeof fetch, maxResponseBytes: number,
       throw error;
     }
     if (response.status === 401 || response.status === 403) observe(toolCallId, 'unauthorized');
+    else if (response.status >= 502 && response.status <= 504) observe(toolCallId, 'unreachable');
     else if (response.status >= 500) observe(toolCallId, 'server_error');
     if (!response.body || (init?.method ?? 'GET').toUpperCase() !== 'POST') return response;
 
