@@ -19,6 +19,8 @@ import {
 } from '../support/gatehouse.js';
 import { authorizeInBrowser, captureCallback, createOAuthFixture, deliverCallback, type OAuthFixture } from '../support/setup-flow.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
+import { authorizeUser, createOAuthToolProvider } from '../support/session-fixtures.js';
+import type { ToolServer } from '../support/mcp-tool-server.js';
 
 describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -26,7 +28,9 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
   let processA: GatehouseProcess;
   let processB: GatehouseProcess;
   let browser: Browser;
+  let viaA: Gatehouse;
   let viaB: Gatehouse;
+  let toolServer: ToolServer | undefined;
   let fixture: OAuthFixture;
   const issuedSecrets: string[] = [];
 
@@ -50,6 +54,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
     };
     // Started together: migrations and the bootstrap project must cope with a race.
     [processA, processB] = await Promise.all([spawnGatehouse({ port: portA, env }), spawnGatehouse({ port: portB, env })]);
+    viaA = new Gatehouse({ apiKey, baseUrl: processA.url });
     viaB = new Gatehouse({ apiKey, baseUrl: processB.url });
     fixture = await createOAuthFixture(viaB, upstream);
     browser = await launchBrowser();
@@ -58,6 +63,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
   afterAll(async () => {
     await browser?.close();
     await Promise.all([processA?.stop(), processB?.stop()]);
+    await toolServer?.close();
     await upstream?.close();
     await database?.drop();
   });
@@ -106,6 +112,22 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
     await captured.context.close();
   });
 
+  it('serves a tool call on process B for a session created on process A', async () => {
+    const notes = await createOAuthToolProvider(viaA, upstream, 'notes-pg');
+    toolServer = notes.toolServer;
+    const authConfigId = await authorizeUser(viaA, browser, 'notes-pg', 'heidi');
+    const session = await viaA.sessions.create({ providers: [{ providerDeploymentId: notes.deploymentId, providerAuthConfigId: authConfigId }] });
+
+    const result = await viaB.sessions.toolCalls.create(session.id, { name: 'notes-pg__whoami', arguments: {} });
+    expect(result.status).toBe('succeeded');
+    expect(JSON.stringify(result.content)).toContain('heidi');
+    expect(processB.output()).toContain(`"path":"/v1/sessions/${session.id}/tool-calls"`);
+    expect(processA.output()).not.toContain(`/v1/sessions/${session.id}/tool-calls`);
+
+    const records = await viaA.sessions.toolCalls.list(session.id);
+    expect(records.data.map((record) => record.id)).toEqual([result.id]);
+  });
+
   it('stores no token in plaintext in PostgreSQL', async () => {
     expect(issuedSecrets.length).toBeGreaterThanOrEqual(4);
     const client = new pg.Client({ connectionString: database.url });
@@ -113,7 +135,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
     const { rows } = await client.query('SELECT * FROM auth_configs');
     const sessions = await client.query('SELECT * FROM setup_sessions');
     await client.end();
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     const stored = JSON.stringify([rows, sessions.rows]);
     for (const secret of issuedSecrets) expect(stored).not.toContain(secret);
   });
