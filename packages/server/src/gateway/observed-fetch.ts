@@ -41,6 +41,8 @@ export function observedFetch(baseFetch: typeof fetch, maxResponseBytes: number,
 
     const reader = response.body.getReader();
     let received = 0;
+    // The reader of the response gave up on the body (e.g. the SSE transport's 202): not a fault.
+    let cancelledByReader = false;
     const limited = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
@@ -58,11 +60,12 @@ export function observedFetch(baseFetch: typeof fetch, maxResponseBytes: number,
           }
           controller.enqueue(value);
         } catch (error) {
-          if ((error as Error).name !== 'AbortError') observe(toolCallId, 'dropped');
+          if (!cancelledByReader && (error as Error).name !== 'AbortError') observe(toolCallId, 'dropped');
           controller.error(error);
         }
       },
       cancel(reason) {
+        cancelledByReader = true;
         return reader.cancel(reason);
       },
     });
