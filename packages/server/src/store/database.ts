@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -36,7 +37,13 @@ export async function openEmbeddedStore(dataDir: string, logger: Logger): Promis
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const lock: DataDirLock = acquireDataDirLock(dataDir);
   try {
-    const client = await PGlite.create(`${dataDir}/pgdata`);
+    const pgdata = `${dataDir}/pgdata`;
+    // A laptop-sized buffer pool; PGlite's default of 128 MB is most of an idle server's memory.
+    const options = { postgresqlconf: ['shared_buffers = 16MB'] };
+    // initdb leaves ~500 MB of WebAssembly memory behind in the process that ran it: run it in a
+    // short-lived child so the server itself starts small.
+    if (!existsSync(pgdata)) await initializeInChildProcess(pgdata, options);
+    const client = await PGlite.create(pgdata, options);
     const db = drizzlePglite(client, { schema }) as unknown as Database;
     await migratePglite(db as never, { migrationsFolder: MIGRATIONS_FOLDER });
     logger.debug({ dataDir }, 'embedded store ready');
@@ -85,6 +92,18 @@ export async function openPostgresStore(connectionString: string, logger: Logger
       await pool.end();
     },
   };
+}
+
+async function initializeInChildProcess(pgdata: string, options: object): Promise<void> {
+  const script = `const { PGlite } = await import(${JSON.stringify(import.meta.resolve('@electric-sql/pglite'))});
+    await (await PGlite.create(process.argv[1], JSON.parse(process.argv[2]))).close();`;
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, pgdata, JSON.stringify(options)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`initializing the embedded database failed: ${stderr.slice(0, 500)}`))));
+  });
 }
 
 /** Checks the database answers (used by the health endpoint). */
