@@ -2,9 +2,12 @@ import { readEnv } from './core/env.js';
 import { GatehouseError } from './core/errors.js';
 import { HttpClient, type APIRequest, type Fetch, type HeadersInput, type QueryParams, type RequestOptions } from './core/http.js';
 import { paginate, type CursorPageBody, type PagePromise } from './core/pagination.js';
+import type { ProviderSessionAdapter } from './adapter.js';
 import { Providers } from './resources/providers/providers.js';
+import { Sessions, type SessionCreateParams } from './resources/sessions/sessions.js';
 import type { ProviderSetupSession } from './types.js';
 import { waitForSetupSession, type WaitForSetupSessionOptions } from './wait-for-setup-session.js';
+import { withProviderSession } from './with-provider-session.js';
 
 /** Options of `new Gatehouse(...)`. */
 export interface ClientOptions {
@@ -30,7 +33,8 @@ export interface ClientOptions {
 
 /**
  * The Gatehouse client. Resources mirror the REST API's URLs: `gatehouse.providers`,
- * `gatehouse.providers.deployments`, `gatehouse.providers.setupSessions`, `gatehouse.providers.authConfigs`.
+ * `gatehouse.providers.deployments`, `gatehouse.providers.setupSessions`, `gatehouse.providers.authConfigs`,
+ * `gatehouse.sessions`, `gatehouse.sessions.tools`, `gatehouse.sessions.toolCalls`.
  *
  * It has no runtime dependencies and uses the global `fetch`, so it runs in Node 20+, browsers, Deno,
  * Bun and edge runtimes.
@@ -65,6 +69,8 @@ export class Gatehouse {
 
   /** Providers, and through them deployments, setup sessions and auth configs. */
   readonly providers: Providers;
+  /** Agent sessions, and through them their tools and tool calls. */
+  readonly sessions: Sessions;
 
   readonly #http: HttpClient;
 
@@ -102,6 +108,7 @@ export class Gatehouse {
       defaultHeaders: { ...options.defaultHeaders },
     });
     this.providers = new Providers(this);
+    this.sessions = new Sessions(this);
   }
 
   /**
@@ -140,6 +147,58 @@ export class Gatehouse {
     options?: WaitForSetupSessionOptions,
   ): Promise<ProviderSetupSession> {
     return waitForSetupSession(this, setupSessions, options);
+  }
+
+  /**
+   * Runs an agent session over the tools of several providers, acting for one user, and closes it
+   * afterwards: creates the session (`init` is the body of `sessions.create`), lists its tools, hands
+   * them to `adapter` (e.g. `gatehouseAnthropic` from `@gatehouse/anthropic`), awaits
+   * `callback(adapterSession)` and resolves with its result.
+   *
+   * The session is closed whether the callback returns or throws. When the callback throws, its error is
+   * rethrown unchanged even if closing fails too; when only the close fails, the close error is thrown.
+   * Nothing is logged. If creating the session or listing its tools fails, the callback is not called.
+   *
+   * @param adapter - the model-vendor adapter (see {@link ProviderSessionAdapter})
+   * @param init - the session's providers (`providerDeploymentId`, and `providerAuthConfigId` for providers
+   *   that act for the user) and `metadata`
+   * @param callback - the agent loop; receives the adapter's session
+   * @param options - per-call options for creating, listing and closing the session (the close ignores `signal`)
+   * @returns what `callback` returns
+   *
+   * @example
+   * ```ts
+   * import Anthropic from '@anthropic-ai/sdk';
+   * import { Gatehouse } from '@gatehouse/sdk';
+   * import { gatehouseAnthropic } from '@gatehouse/anthropic';
+   *
+   * const gatehouse = new Gatehouse({ apiKey: process.env.GATEHOUSE_API_KEY, baseUrl: 'http://127.0.0.1:4310' });
+   * const anthropic = new Anthropic();
+   *
+   * await gatehouse.withProviderSession(gatehouseAnthropic, {
+   *   providers: [
+   *     { providerDeploymentId: 'pde_github', providerAuthConfigId: githubAuthConfigId },
+   *     { providerDeploymentId: 'pde_exa' },
+   *   ],
+   * }, async session => {
+   *   // session.tools: Anthropic tool definitions; session.callTools(toolUseBlocks): the tool_result message
+   *   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Summarize my open GitHub issues.' }];
+   *   for (;;) {
+   *     const response = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 4096, tools: session.tools, messages });
+   *     messages.push({ role: 'assistant', content: response.content });
+   *     if (response.stop_reason !== 'tool_use') break;
+   *     messages.push(await session.callTools(response.content));
+   *   }
+   * });
+   * ```
+   */
+  withProviderSession<TSession, TResult>(
+    adapter: ProviderSessionAdapter<TSession>,
+    init: SessionCreateParams,
+    callback: (session: TSession) => TResult | PromiseLike<TResult>,
+    options?: RequestOptions,
+  ): Promise<TResult> {
+    return withProviderSession(this, adapter, init, callback, options);
   }
 
   /**

@@ -8,6 +8,12 @@
  * const gatehouse = new Gatehouse({ apiKey: process.env.GATEHOUSE_API_KEY });
  * const setupSession = await gatehouse.providers.setupSessions.create({ providerId: 'slack', providerAuthMethodId: 'oauth' });
  * const completed = await gatehouse.waitForSetupSession([setupSession]);
+ *
+ * await gatehouse.withProviderSession(gatehouseAnthropic, {
+ *   providers: [{ providerDeploymentId: 'pde_slack', providerAuthConfigId: completed.authConfig!.id }],
+ * }, async (session) => {
+ *   // session.tools, session.callTools(toolUseBlocks)
+ * });
  * ```
  *
  * @packageDocumentation
@@ -46,5 +52,8 @@ export {
   DEFAULT_POLL_TIMEOUT_MS,
   type WaitForSetupSessionOptions,
 } from './wait-for-setup-session.js';
+export { withProviderSession } from './with-provider-session.js';
+export type { ProviderSession, ProviderSessionAdapter } from './adapter.js';
 export * from './resources/providers/index.js';
+export * from './resources/sessions/index.js';
 export type * from './types.js';

@@ -1,6 +1,7 @@
 /**
  * The objects of the Gatehouse API in SDK form (camelCase). The wire form (snake_case) is documented in
- * `docs/api.md`; the SDK converts every key except those inside `metadata`.
+ * `docs/api.md`; the SDK converts every key except those inside `metadata`, `inputSchema`, `arguments`,
+ * `annotations`, `content` and `structuredContent`, which are kept exactly as the wire has them.
  */
 
 /**
@@ -49,7 +50,9 @@ export type ProviderAuthMethod = ProviderOAuth2AuthMethod | ProviderApiKeyAuthMe
 
 /** The MCP server that holds a provider's tools. */
 export interface ProviderMcpServer {
-  url: string;
+  /** The remote MCP endpoint; `null` for a local (stdio) server that the operator configured. */
+  url: string | null;
+  transport?: 'streamable-http' | 'sse' | 'stdio';
 }
 
 /** A service users can authorize (`slack`, `github`, or a custom `pro_…`). */
@@ -77,6 +80,8 @@ export interface ProviderDeployment {
   providerId: string;
   name: string | null;
   oauthClient: ProviderDeploymentOAuthClient | null;
+  /** Whether the deployment has credentials of its own (write-only, e.g. the operator's API key). */
+  hasCredentials: boolean;
   /** The redirect URI to register with the provider. */
   callbackUrl: string;
   metadata: Metadata;
@@ -138,4 +143,207 @@ export interface ProviderSetupSession {
 export interface DeletedObject {
   id: string;
   deleted: true;
+}
+
+/** Whether a session still accepts tool calls. */
+export type SessionStatus = 'active' | 'closed';
+
+/** One provider of a session: which deployment, acting with which user's auth config. */
+export interface SessionProvider {
+  /** The provider, e.g. `github`. */
+  providerId: string;
+  /** The deployment (`pde_…`) whose tool server the session uses. */
+  providerDeploymentId: string;
+  /** The auth config (`pac_…`) the tools act with, or `null` for a provider that needs no per-user authorization. */
+  providerAuthConfigId: string | null;
+}
+
+/** The session's tools as one MCP server (Streamable HTTP), for agents that speak MCP themselves. */
+export interface SessionMcp {
+  /** The endpoint, e.g. `http://127.0.0.1:4310/mcp/sessions/ses_…`. */
+  url: string;
+  /**
+   * A bearer secret (`gms_…`) for `url`. Present only in the answer to `sessions.create` (the server keeps
+   * just its hash); the project's API key is accepted too.
+   */
+  secret?: string;
+}
+
+/** An agent session (`ses_…`) over the tools of several providers, acting for one user. */
+export interface Session {
+  object: 'session';
+  id: string;
+  status: SessionStatus;
+  providers: SessionProvider[];
+  metadata: Metadata;
+  mcp: SessionMcp;
+  createdAt: Timestamp;
+  closedAt: Timestamp | null;
+}
+
+/**
+ * A tool's input JSON Schema, exactly as its MCP server declared it: property names are the tool's
+ * argument names and are never case-converted.
+ */
+export interface SessionToolInputSchema {
+  type: 'object';
+  properties?: Record<string, unknown>;
+  required?: string[];
+  [key: string]: unknown;
+}
+
+/** MCP tool annotations (hints about a tool's behaviour), exactly as the MCP server declared them. */
+export interface SessionToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+  [key: string]: unknown;
+}
+
+/** One tool of a session: a provider's MCP tool under a name unique within the session. */
+export interface SessionTool {
+  /**
+   * The name to call it by (e.g. `github__create_issue`): stable (the same tool has the same name in
+   * every session), at most 64 characters of `[a-zA-Z0-9_-]`, so it fits every model vendor's limits.
+   */
+  name: string;
+  /** What the tool does, from its MCP server (`null` when the server gave none). */
+  description: string | null;
+  /** Its input JSON Schema, untouched. */
+  inputSchema: SessionToolInputSchema;
+  providerId: string;
+  providerDeploymentId: string;
+  /** The tool's name on its MCP server, e.g. `create_issue`. */
+  originalName: string;
+  annotations: SessionToolAnnotations | null;
+}
+
+/** MCP annotations of a content block. */
+export interface McpContentAnnotations {
+  audience?: Array<'user' | 'assistant'>;
+  priority?: number;
+  lastModified?: string;
+  [key: string]: unknown;
+}
+
+/** MCP text content. */
+export interface McpTextContent {
+  type: 'text';
+  text: string;
+  annotations?: McpContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+/** MCP image content: base64 `data` of type `mimeType`. */
+export interface McpImageContent {
+  type: 'image';
+  /** Base64-encoded bytes. */
+  data: string;
+  /** E.g. `image/png`. */
+  mimeType: string;
+  annotations?: McpContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+/** MCP audio content: base64 `data` of type `mimeType`. */
+export interface McpAudioContent {
+  type: 'audio';
+  data: string;
+  mimeType: string;
+  annotations?: McpContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+/** The text of an embedded MCP resource. */
+export interface McpTextResourceContents {
+  uri: string;
+  mimeType?: string;
+  text: string;
+  _meta?: Record<string, unknown>;
+}
+
+/** The bytes of an embedded MCP resource. */
+export interface McpBlobResourceContents {
+  uri: string;
+  mimeType?: string;
+  /** Base64-encoded bytes. */
+  blob: string;
+  _meta?: Record<string, unknown>;
+}
+
+/** An MCP resource embedded in a result. */
+export interface McpEmbeddedResource {
+  type: 'resource';
+  resource: McpTextResourceContents | McpBlobResourceContents;
+  annotations?: McpContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+/** A link to an MCP resource the client may read. */
+export interface McpResourceLink {
+  type: 'resource_link';
+  uri: string;
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType?: string;
+  size?: number;
+  annotations?: McpContentAnnotations;
+  _meta?: Record<string, unknown>;
+}
+
+/**
+ * One block of a tool's result, as MCP defines it (its keys are MCP's own, e.g. `mimeType`, and are never
+ * case-converted). Newer MCP versions may add types: handle an unknown `type` too.
+ */
+export type McpContentBlock = McpTextContent | McpImageContent | McpAudioContent | McpEmbeddedResource | McpResourceLink;
+
+/** The outcome of a tool call. */
+export type ToolCallStatus = 'succeeded' | 'failed';
+
+/**
+ * Why a tool call failed (`toolCall.error.code`). Typed as open (`string & {}`) so that a newer server's
+ * code does not break older clients.
+ */
+export type ToolCallErrorCode =
+  | 'unknown_tool'
+  | 'tool_server_unavailable'
+  | 'tool_timeout'
+  | 'tool_result_too_large'
+  | 'reauthorization_required'
+  | 'tool_server_error'
+  | (string & {});
+
+/** Why a tool call failed. */
+export interface ToolCallError {
+  code: ToolCallErrorCode;
+  message: string;
+}
+
+/**
+ * One tool call (`tcl_…`). A call that failed is still a `ToolCall` (with `status: 'failed'`, `isError: true`
+ * and `error` set), never an exception: hand it to the model as an error result.
+ */
+export interface ToolCall {
+  object: 'tool_call';
+  id: string;
+  sessionId: string;
+  /** The session tool's name, e.g. `github__create_issue`. */
+  toolName: string;
+  providerId: string;
+  /** The tool's name on its MCP server, e.g. `create_issue`. */
+  originalName: string;
+  status: ToolCallStatus;
+  /** `true` when the tool reported an error or the call failed. */
+  isError: boolean;
+  /** The result's MCP content blocks, untouched (bounded in lists). */
+  content: McpContentBlock[];
+  /** The tool's structured result, untouched, or `null`. */
+  structuredContent: Record<string, unknown> | null;
+  /** Set when `status` is `failed`. */
+  error: ToolCallError | null;
+  durationMs: number;
+  createdAt: Timestamp;
 }

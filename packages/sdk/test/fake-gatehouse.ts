@@ -1,6 +1,7 @@
 /**
  * A test double of the Gatehouse REST API (docs/api.md) on a real `node:http` server: wire-format JSON
- * (snake_case), the one error shape, cursor lists, and the setup-session long-poll woken by state changes.
+ * (snake_case), the one error shape, cursor lists, the setup-session long-poll woken by state changes, and
+ * sessions with tools whose results tests script with `addSessionTool`.
  * It is what the SDK's unit tests talk to; the real server is exercised by the end-to-end suites.
  *
  * Faults are injected with `intercept`: it sees every request first and may answer it itself.
@@ -25,6 +26,29 @@ export interface RecordedRequest {
 
 /** Answers a request itself (returns `true`) or lets the router answer it (returns `false`/nothing). */
 export type Intercept = (request: RecordedRequest, response: ServerResponse) => boolean | void | Promise<boolean | void>;
+
+/** What a scripted tool answers: MCP content, or an `error` that makes the call `failed`. */
+export interface FakeToolOutcome {
+  content?: Json[];
+  structured_content?: Json | null;
+  /** The tool reported an error itself (MCP `isError`). */
+  is_error?: boolean;
+  /** The call failed (`status: failed`), e.g. `{ code: 'reauthorization_required', message: '…' }`. */
+  error?: { code: string; message: string };
+}
+
+/** Runs one call of a scripted tool with the arguments exactly as the request carried them. */
+export type FakeToolHandler = (args: unknown, session: Json) => FakeToolOutcome | Promise<FakeToolOutcome>;
+
+/** A session tool in wire form, as `addSessionTool` takes it. */
+export interface FakeSessionToolFields {
+  provider_id: string;
+  provider_deployment_id: string;
+  original_name: string;
+  description?: string | null;
+  input_schema?: Json;
+  annotations?: Json | null;
+}
 
 interface Waiter {
   ids: string[];
@@ -59,6 +83,11 @@ export class FakeGatehouse {
   readonly deployments = new Map<string, Json>();
   readonly setupSessions = new Map<string, Json>();
   readonly authConfigs = new Map<string, Json>();
+  readonly sessions = new Map<string, Json>();
+  readonly toolCalls = new Map<string, Json>();
+  /** Session tools (wire form) by name; a session gets those of its providers' deployments. */
+  readonly sessionTools = new Map<string, Json>();
+  readonly #toolHandlers = new Map<string, FakeToolHandler>();
   /** Sees every request first; return `true` when it answered. */
   intercept: Intercept | undefined;
   baseUrl = '';
@@ -199,6 +228,23 @@ export class FakeGatehouse {
     this.#wake(id);
   }
 
+  /**
+   * Adds a tool that sessions over `provider_deployment_id` get, named `<provider_id>__<original_name>`.
+   * Without a handler, a call answers its arguments as JSON text.
+   */
+  addSessionTool(fields: FakeSessionToolFields, handler?: FakeToolHandler): Json {
+    const tool: Json = {
+      name: `${fields.provider_id}__${fields.original_name}`,
+      description: null,
+      input_schema: { type: 'object', properties: {} },
+      annotations: null,
+      ...fields,
+    };
+    this.sessionTools.set(tool.name as string, tool);
+    this.#toolHandlers.set(tool.name as string, handler ?? ((args) => ({ content: [{ type: 'text', text: JSON.stringify(args) }] })));
+    return tool;
+  }
+
   deleteSetupSession(id: string): void {
     this.setupSessions.delete(id);
   }
@@ -221,6 +267,7 @@ export class FakeGatehouse {
     }
     const segments = request.path.split('/').filter(Boolean).map(decodeURIComponent);
     const [version, root, second, third] = segments;
+    if (version === 'v1' && root === 'sessions' && segments.length <= 4) return this.#handleSessions(request, response, second, third);
     if (version !== 'v1' || root !== 'providers' || segments.length > 4) {
       sendError(response, 404, 'not_found', `No route ${request.method} ${request.path}.`);
       return;
@@ -303,6 +350,102 @@ export class FakeGatehouse {
         return this.#delete(response, this.authConfigs, third as string, 'provider auth config');
     }
     sendError(response, 404, 'not_found', `No route ${request.method} ${request.path}.`);
+  }
+
+  async #handleSessions(request: RecordedRequest, response: ServerResponse, id: string | undefined, action: string | undefined): Promise<void> {
+    const body = (request.body ?? {}) as Json;
+    if (id === undefined) {
+      if (request.method === 'GET') return this.#list(request, response, [...this.sessions.values()], ['status']);
+      if (request.method === 'POST') return this.#createSession(response, body);
+    }
+    const session = id === undefined ? undefined : this.sessions.get(id);
+    if (!session) return sendError(response, 404, 'not_found', `No session ${id} in this project.`);
+    const route = `${request.method} ${action ?? ''}`;
+    switch (route) {
+      case 'GET ':
+        return sendJson(response, 200, session);
+      case 'POST close':
+        if (session.status !== 'closed') Object.assign(session, { status: 'closed', closed_at: now() });
+        return sendJson(response, 200, session);
+      case 'GET tools':
+        return sendJson(response, 200, { data: this.#toolsOf(session) });
+      case 'GET tool-calls':
+        return this.#list(request, response, [...this.toolCalls.values()].filter((toolCall) => toolCall.session_id === session.id));
+      case 'POST tool-calls':
+        return this.#callTool(response, session, body);
+    }
+    sendError(response, 404, 'not_found', `No route ${request.method} ${request.path}.`);
+  }
+
+  #createSession(response: ServerResponse, body: Json): void {
+    const providers = body.providers;
+    if (!Array.isArray(providers) || providers.length === 0) {
+      return sendError(response, 400, 'invalid_request', 'Invalid body.', { details: [{ path: 'providers', message: 'At least one provider is required.' }] });
+    }
+    const sessionProviders: Json[] = [];
+    for (const [index, provider] of (providers as Json[]).entries()) {
+      if (typeof provider?.provider_deployment_id !== 'string') {
+        return sendError(response, 400, 'invalid_request', 'Invalid body.', {
+          details: [{ path: `providers.${index}.provider_deployment_id`, message: 'Required.' }],
+        });
+      }
+      const deploymentId = provider.provider_deployment_id;
+      const toolOfDeployment = [...this.sessionTools.values()].find((tool) => tool.provider_deployment_id === deploymentId);
+      sessionProviders.push({
+        provider_id: this.deployments.get(deploymentId)?.provider_id ?? toolOfDeployment?.provider_id ?? 'unknown',
+        provider_deployment_id: deploymentId,
+        provider_auth_config_id: provider.provider_auth_config_id ?? null,
+      });
+    }
+    const id = newId('ses');
+    const session: Json = {
+      object: 'session',
+      id,
+      status: 'active',
+      providers: sessionProviders,
+      metadata: body.metadata ?? {},
+      mcp: { url: `${this.baseUrl}/mcp/sessions/${id}` },
+      created_at: now(),
+      closed_at: null,
+    };
+    this.sessions.set(id, session);
+    // The secret is shown once, in this answer only.
+    sendJson(response, 201, { ...session, mcp: { url: (session.mcp as Json).url, secret: `gms_secret_${id}` } });
+  }
+
+  #toolsOf(session: Json): Json[] {
+    const deploymentIds = new Set((session.providers as Json[]).map((provider) => provider.provider_deployment_id));
+    return [...this.sessionTools.values()].filter((tool) => deploymentIds.has(tool.provider_deployment_id));
+  }
+
+  async #callTool(response: ServerResponse, session: Json, body: Json): Promise<void> {
+    if (session.status !== 'active') return sendError(response, 409, 'conflict', `Session ${session.id} is closed.`);
+    if (typeof body.name !== 'string') {
+      return sendError(response, 400, 'invalid_request', 'Invalid body.', { details: [{ path: 'name', message: 'Required.' }] });
+    }
+    const startedAt = Date.now();
+    const tool = this.#toolsOf(session).find((candidate) => candidate.name === body.name);
+    let outcome: FakeToolOutcome;
+    if (!tool) outcome = { error: { code: 'unknown_tool', message: `No tool ${body.name} in session ${session.id}.` } };
+    else outcome = await (this.#toolHandlers.get(tool.name as string) as FakeToolHandler)(body.arguments ?? {}, session);
+    const failed = outcome.error !== undefined;
+    const toolCall: Json = {
+      object: 'tool_call',
+      id: newId('tcl'),
+      session_id: session.id,
+      tool_name: body.name,
+      provider_id: tool?.provider_id ?? null,
+      original_name: tool?.original_name ?? null,
+      status: failed ? 'failed' : 'succeeded',
+      is_error: failed || outcome.is_error === true,
+      content: outcome.content ?? [],
+      structured_content: outcome.structured_content ?? null,
+      error: outcome.error ?? null,
+      duration_ms: Date.now() - startedAt,
+      created_at: now(),
+    };
+    this.toolCalls.set(toolCall.id as string, toolCall);
+    sendJson(response, 200, toolCall);
   }
 
   #get(response: ServerResponse, table: Map<string, Json>, id: string, what: string): void {

@@ -52,4 +52,40 @@ describe('case conversion', () => {
     const metadata = { user_id: '1', userId: '2', 'with-dash': '3', UPPER: '4' };
     expect((fromWireCase(toWireCase({ metadata })) as { metadata: unknown }).metadata).toEqual(metadata);
   });
+
+  it('keeps tool schemas, arguments, annotations and MCP content exactly as they are, converting only the keys that hold them', () => {
+    const wire = {
+      data: [
+        {
+          tool_name: 'github__get_user',
+          input_schema: { type: 'object', properties: { user_id: { type: 'string' } }, required: ['user_id'] },
+          annotations: { readOnlyHint: true, custom_hint: 1 },
+          content: [
+            { type: 'image', data: 'AAAA', mimeType: 'image/png', _meta: { trace_id: 't' } },
+            { type: 'resource', resource: { uri: 'file:///x', mimeType: 'text/plain', text: 'hi' } },
+          ],
+          structured_content: { total_count: 1 },
+          is_error: false,
+        },
+      ],
+    };
+    const sdk = fromWireCase(wire);
+    expect(sdk).toEqual({
+      data: [
+        {
+          toolName: 'github__get_user',
+          inputSchema: wire.data[0]?.input_schema,
+          annotations: wire.data[0]?.annotations,
+          content: wire.data[0]?.content,
+          structuredContent: wire.data[0]?.structured_content,
+          isError: false,
+        },
+      ],
+    });
+    expect(toWireCase(sdk)).toEqual(wire);
+    expect(toWireCase({ name: 't', arguments: { user_id: 'u', repoName: 'r', nested_thing: { innerKey: 1 } } })).toEqual({
+      name: 't',
+      arguments: { user_id: 'u', repoName: 'r', nested_thing: { innerKey: 1 } },
+    });
+  });
 });

@@ -1,13 +1,29 @@
 /**
  * Conversion between the wire's snake_case JSON and the SDK's camelCase objects.
  *
- * Keys listed in {@link USER_DATA_KEYS} hold the caller's own data (`metadata`): the key itself is
- * converted like any other (it is one word), but everything inside it is kept exactly as it is, in both
- * directions, so `{ metadata: { userId: 'u_1', plan_tier: 'pro' } }` round-trips unchanged.
+ * Keys listed in {@link USER_DATA_KEYS} hold data that is not Gatehouse's own (the caller's `metadata`, a
+ * tool's JSON Schema, its arguments, MCP content): the key itself is converted like any other
+ * (`input_schema` <-> `inputSchema`), but everything inside it is kept exactly as it is, in both
+ * directions, so `{ metadata: { userId: 'u_1', plan_tier: 'pro' } }` round-trips unchanged and a tool
+ * whose schema has a `user_id` property keeps `user_id`.
  */
 
-/** Keys whose values are user data and are never converted. */
-export const USER_DATA_KEYS: ReadonlySet<string> = new Set(['metadata']);
+/**
+ * Keys (wire form) whose values are never converted:
+ * - `metadata`: the caller's own key/value data;
+ * - `input_schema`: a tool's JSON Schema (its property names are the tool's argument names);
+ * - `arguments`: the arguments of a tool call, named by that schema;
+ * - `annotations`: MCP tool annotations (`readOnlyHint`, ...), defined by MCP;
+ * - `content`, `structured_content`: MCP content blocks (`mimeType`, `_meta`, ...) and a tool's structured result.
+ */
+export const USER_DATA_KEYS: ReadonlySet<string> = new Set([
+  'metadata',
+  'input_schema',
+  'arguments',
+  'annotations',
+  'content',
+  'structured_content',
+]);
 
 /**
  * `authorizationUrl` -> `authorization_url`.
@@ -48,7 +64,7 @@ function convertKeys(value: unknown, convertKey: (key: string) => string, userDa
 
 /**
  * Converts an SDK value (camelCase keys) to its wire form (snake_case keys), recursively, leaving the
- * contents of `metadata` untouched and dropping `undefined` members.
+ * contents of the {@link USER_DATA_KEYS} untouched and dropping `undefined` members.
  *
  * @param value - any JSON-like value
  * @param userDataKeys - keys whose values are copied as they are
@@ -59,7 +75,7 @@ export function toWireCase(value: unknown, userDataKeys: ReadonlySet<string> = U
 
 /**
  * Converts a wire value (snake_case keys) to its SDK form (camelCase keys), recursively, leaving the
- * contents of `metadata` untouched.
+ * contents of the {@link USER_DATA_KEYS} untouched.
  *
  * @param value - any parsed JSON value
  * @param userDataKeys - keys whose values are copied as they are

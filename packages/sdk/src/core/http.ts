@@ -24,7 +24,7 @@ export interface RequestOptions {
   maxRetries?: number | undefined;
   /**
    * Extra headers for this call, merged over the client's `defaultHeaders`. Passing an `Idempotency-Key`
-   * makes a `POST` or `PATCH` retryable.
+   * makes a `POST` or `PATCH` retryable (tool calls excepted: they are never retried).
    */
   headers?: HeadersInput | undefined;
 }
@@ -50,6 +50,13 @@ export interface APIRequest {
   options?: RequestOptions | undefined;
   /** Convert keys between camelCase and snake_case (default `true`). */
   convertCase?: boolean | undefined;
+  /**
+   * Whether the call may be retried after a retryable failure. Default: `GET`, `HEAD` and `DELETE` are, and
+   * any call carrying an `Idempotency-Key` header. `true` marks a `POST` whose effect is the same however
+   * often it is sent (closing a session); `false` forbids retries whatever the headers (a tool call: the
+   * tool may not be idempotent, and the server may have run it before the answer was lost).
+   */
+  retryable?: boolean | undefined;
 }
 
 /** What {@link HttpClient} needs from the client. */
@@ -203,8 +210,9 @@ export class HttpClient {
   /**
    * Sends one API call, retrying it when that is safe, and resolves with its body in SDK form.
    *
-   * Retries happen only for idempotent calls (`GET`, `HEAD`, `DELETE`, or any call carrying an
-   * `Idempotency-Key` header) after a connection error, a timeout, or a `408`/`429`/`5xx` answer.
+   * Retries happen only for idempotent calls (`GET`, `HEAD`, `DELETE`, any call carrying an
+   * `Idempotency-Key` header, or as {@link APIRequest.retryable} says) after a connection error, a
+   * timeout, or a `408`/`429`/`5xx` answer.
    *
    * @param request - the call
    * @returns the parsed, camelCased body (`undefined` for an empty body)
@@ -219,7 +227,7 @@ export class HttpClient {
     const body =
       request.body === undefined ? undefined : JSON.stringify(convertCase ? toWireCase(request.body) : request.body);
     const headers = this.buildHeaders(body !== undefined, options.headers);
-    const retryable = IDEMPOTENT_METHODS.has(request.method) || 'idempotency-key' in headers;
+    const retryable = request.retryable ?? (IDEMPOTENT_METHODS.has(request.method) || 'idempotency-key' in headers);
 
     for (let attempt = 0; ; attempt += 1) {
       const retriesLeft = retryable ? maxRetries - attempt : 0;

@@ -112,7 +112,7 @@ describe('the shipped catalog', () => {
     expect(github.tokenEndpointAuthMethod).toBe('client_secret_post');
     expect(github.revocationUrl).toBeUndefined();
     expect(github.scopes).toContain('repo');
-    expect(catalog.get('github')?.mcpServer?.url).toBe('https://api.githubcopilot.com/mcp/');
+    expect(catalog.get('github')?.mcpServer).toMatchObject({ url: 'https://api.githubcopilot.com/mcp/' });
   });
 
   it('has Exa as an API key sent in x-api-key, with its hosted MCP server', () => {
@@ -122,7 +122,7 @@ describe('the shipped catalog', () => {
     expect(method?.type).toBe('api_key');
     if (method?.type !== 'api_key') return;
     expect(method.injection).toEqual({ header: 'x-api-key' });
-    expect(exa?.mcpServer?.url).toBe('https://mcp.exa.ai/mcp');
+    expect(exa?.mcpServer).toMatchObject({ url: 'https://mcp.exa.ai/mcp' });
   });
 
   it('cannot be changed by a caller', () => {

@@ -71,7 +71,8 @@ export class ToolGateway {
     const results = await Promise.all(
       session.providers.map(async (ref) => {
         try {
-          return { ref, tools: await this.providerTools(session, ref, prefixes.get(ref.deploymentId)!) };
+          const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+          return { ref, tools: await this.providerTools(target, ref, prefixes.get(ref.deploymentId)!) };
         } catch (error) {
           const failure = asToolCallError(error);
           return { ref, error: { code: failure.code, message: failure.message } };
@@ -100,11 +101,12 @@ export class ToolGateway {
     let failure: ToolCallError | null = null;
     try {
       if (!ref) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
-      const tools = await this.providerTools(session, ref, prefixes.get(ref.deploymentId)!);
+      const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+      const tools = await this.providerTools(target, ref, prefixes.get(ref.deploymentId)!);
       const tool = tools.find((candidate) => candidate.name === toolName);
       if (!tool) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
       originalName = tool.originalName;
-      result = await this.invoke(session, ref, tool.originalName, args, toolCallId, signal);
+      result = await this.invoke(target, tool.originalName, args, toolCallId, signal);
     } catch (error) {
       failure = asToolCallError(error);
       if (failure.code === 'tool_server_error' || failure.code === 'tool_server_unavailable') {
@@ -135,8 +137,7 @@ export class ToolGateway {
     await this.pool.closeAll();
   }
 
-  private async providerTools(session: SessionRow, ref: SessionProviderRef, prefix: string): Promise<SessionTool[]> {
-    const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+  private async providerTools(target: ToolServerTarget, ref: SessionProviderRef, prefix: string): Promise<SessionTool[]> {
     let cached = this.toolLists.get(target.key);
     if (!cached || Date.now() - cached.fetchedAt > TOOL_LIST_TTL_MS) {
       const tools = await this.withConnection(target, async (connection) => {
@@ -189,14 +190,12 @@ export class ToolGateway {
   }
 
   private async invoke(
-    session: SessionRow,
-    ref: SessionProviderRef,
+    target: ToolServerTarget,
     originalName: string,
     args: Record<string, unknown>,
     toolCallId: string,
     signal: AbortSignal | undefined,
   ): Promise<CallToolResult> {
-    const target = await resolveToolServerTarget(this.context, session.projectId, ref);
     return this.withConnection(target, async (connection) => {
       const controller = new AbortController();
       let timedOut = false;

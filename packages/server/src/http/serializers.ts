@@ -158,9 +158,9 @@ export function toolCallToWire(record: ToolCallRow, result: CallToolResult | nul
     original_name: record.originalName,
     status: record.status,
     is_error: record.isError,
-    content: result ? result.content : null,
+    // A listed call carries its bounded preview, not the full result.
+    content: result ? result.content : record.resultPreview ? [{ type: 'text', text: record.resultPreview }] : [],
     structured_content: result?.structuredContent ?? null,
-    result_preview: result ? undefined : record.resultPreview,
     error: record.errorCode ? { code: record.errorCode, message: record.errorMessage ?? '' } : null,
     duration_ms: record.durationMs,
     created_at: record.createdAt.toISOString(),

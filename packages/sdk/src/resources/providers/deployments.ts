@@ -15,7 +15,14 @@ export interface ProviderDeploymentCreateParams {
   providerId: string;
   name?: string;
   oauthClient?: ProviderDeploymentOAuthClientParams;
+  /** Credentials of the deployment itself, used when a session names no auth config (write-only). */
+  credentials?: ProviderDeploymentCredentialsParams;
   metadata?: Metadata;
+}
+
+/** Deployment-level credentials: e.g. the operator's own API key for every user of the deployment. */
+export interface ProviderDeploymentCredentialsParams {
+  apiKey: string;
 }
 
 /** Body of `gatehouse.providers.deployments.update`: only the fields given change. */
@@ -23,6 +30,8 @@ export interface ProviderDeploymentUpdateParams {
   name?: string | null;
   /** `null` removes the OAuth client. */
   oauthClient?: ProviderDeploymentOAuthClientParams | null;
+  /** `null` removes the deployment's own credentials. */
+  credentials?: ProviderDeploymentCredentialsParams | null;
   /** Replaces the metadata. */
   metadata?: Metadata;
 }

@@ -2,7 +2,7 @@ import type { RequestOptions } from '../../core/http.js';
 import type { CursorPageParams, PagePromise } from '../../core/pagination.js';
 import { APIResource, pathSegment } from '../../core/resource.js';
 import type { Gatehouse } from '../../client.js';
-import type { DeletedObject, Provider, ProviderMcpServer } from '../../types.js';
+import type { DeletedObject, Provider } from '../../types.js';
 import { AuthConfigs } from './auth-configs.js';
 import { Deployments } from './deployments.js';
 import { SetupSessions } from './setup-sessions.js';
@@ -27,6 +27,8 @@ export interface ProviderApiKeyAuthMethodParams {
   type: 'api_key';
   label?: string;
   description?: string | null;
+  /** How the key reaches the tool server: a header (with an optional prefix such as `Bearer `). */
+  injection?: { header?: string; prefix?: string };
 }
 
 /** A custom provider that needs no per-user authorization. */
@@ -48,7 +50,8 @@ export interface ProviderCreateParams {
   name: string;
   authMethods: ProviderAuthMethodParams[];
   /** The MCP server that serves the provider's tools. */
-  mcpServer?: ProviderMcpServer | null;
+  /** The provider's remote tool server (`transport` defaults to Streamable HTTP). */
+  mcpServer?: { url: string; transport?: 'streamable-http' | 'sse' } | null;
 }
 
 /** Parameters of `gatehouse.providers.list`. */
