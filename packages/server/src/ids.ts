@@ -10,6 +10,10 @@ export const ID_PREFIXES = {
   authConfig: 'pac',
   session: 'ses',
   toolCall: 'tcl',
+  authConfigEvent: 'ace',
+  webhookEndpoint: 'whe',
+  webhookEvent: 'msg',
+  webhookDelivery: 'whd',
   request: 'req',
 } as const;
 

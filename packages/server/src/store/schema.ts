@@ -80,6 +80,8 @@ export const setupSessions = pgTable(
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     authConfigId: text('auth_config_id'),
+    /** Set for a re-authorization: completing the session replaces this auth config's credentials. */
+    targetAuthConfigId: text('target_auth_config_id'),
     /** SHA-256 of the OAuth `state` of the current attempt; null once used. */
     oauthStateHash: text('oauth_state_hash'),
     /** SHA-256 of the cookie that binds the attempt to one browser. */
@@ -113,6 +115,12 @@ export const authConfigs = pgTable(
     credentialsKeyId: text('credentials_key_id').notNull(),
     accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true, mode: 'date' }),
     setupSessionId: text('setup_session_id'),
+    /** Grows by one each time the credentials change (refresh, re-authorization, key rotation). */
+    credentialsVersion: integer('credentials_version').notNull().default(1),
+    lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true, mode: 'date' }),
+    /** Class of the last refresh failure (`invalid_grant`, `token_endpoint_unavailable`, …); never a secret. */
+    lastErrorCode: text('last_error_code'),
+    lastErrorAt: timestamp('last_error_at', { withTimezone: true, mode: 'date' }),
     ...timestamps,
   },
   (table) => [index('auth_configs_project_created').on(table.projectId, table.createdAt)],
@@ -170,4 +178,84 @@ export const toolCalls = pgTable(
     ...timestamps,
   },
   (table) => [index('tool_calls_session_created').on(table.sessionId, table.createdAt)],
+);
+
+/** The history of an auth config: creation, refreshes, failures, status changes. No secrets. */
+export const authConfigEvents = pgTable(
+  'auth_config_events',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    authConfigId: text('auth_config_id').notNull(),
+    /** `created`, `refreshed`, `refresh_failed`, `status_changed`, `reauthorized`, `revoked`. */
+    type: text('type').notNull(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    errorCode: text('error_code'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('auth_config_events_config_created').on(table.authConfigId, table.createdAt)],
+);
+
+/** Where a project wants its webhook events delivered. The signing secret is sealed. */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    /** Event types to deliver; empty means all. */
+    eventTypes: jsonb('event_types').$type<string[]>().notNull().default([]),
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    secretKeyId: text('secret_key_id').notNull(),
+    status: text('status').$type<'enabled' | 'disabled'>().notNull().default('enabled'),
+    ...timestamps,
+  },
+  (table) => [index('webhook_endpoints_project').on(table.projectId)],
+);
+
+/** The durable outbox: one row per event, written in the transaction of the change it reports. */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_events_project_created').on(table.projectId, table.createdAt)],
+);
+
+/** One event to one endpoint: attempts, next try, last outcome (the delivery log). */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    endpointId: text('endpoint_id').notNull(),
+    status: text('status').$type<'pending' | 'succeeded' | 'failed'>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull(),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    ...timestamps,
+  },
+  (table) => [
+    index('webhook_deliveries_due').on(table.status, table.nextAttemptAt),
+    index('webhook_deliveries_endpoint_created').on(table.endpointId, table.createdAt),
+  ],
+);
+
+/** Fixed-window counters shared by all processes (rate limits). */
+export const rateLimitCounters = pgTable(
+  'rate_limit_counters',
+  {
+    key: text('key').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true, mode: 'date' }).notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.key, table.windowStart] })],
 );
