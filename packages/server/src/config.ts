@@ -22,6 +22,10 @@ export interface ServerConfig {
   providersFile: string | undefined;
   toolCallTimeoutMs: number;
   toolResultMaxBytes: number;
+  /** How often the background sweep refreshes tokens that are about to lapse. */
+  refreshSweepIntervalMs: number;
+  /** Scales the webhook retry schedule (first retry after this, then 6x, 24x, 120x, …). */
+  webhookRetryBaseMs: number;
 }
 
 /** A configuration value that stops start-up; the message names the variable or flag. */
@@ -55,6 +59,8 @@ const envSchema = z.object({
   GATEHOUSE_ALLOW_PRIVATE_NETWORK: z.enum(['true', 'false', '1', '0']).optional(),
   GATEHOUSE_PROVIDERS_FILE: z.string().min(1).optional(),
   GATEHOUSE_TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(15 * 60_000).optional(),
+  GATEHOUSE_REFRESH_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).optional(),
+  GATEHOUSE_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3600_000).optional(),
   GATEHOUSE_TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
@@ -116,6 +122,8 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     providersFile: vars.GATEHOUSE_PROVIDERS_FILE,
     toolCallTimeoutMs: vars.GATEHOUSE_TOOL_CALL_TIMEOUT_MS ?? 60_000,
     toolResultMaxBytes: vars.GATEHOUSE_TOOL_RESULT_MAX_BYTES ?? 4 * 1024 * 1024,
+    refreshSweepIntervalMs: vars.GATEHOUSE_REFRESH_SWEEP_INTERVAL_MS ?? 60_000,
+    webhookRetryBaseMs: vars.GATEHOUSE_WEBHOOK_RETRY_BASE_MS ?? 5_000,
   };
 }
 

@@ -12,6 +12,8 @@ import type { Keyring } from './vault/keyring.js';
  */
 export interface ServerContext {
   db: Database;
+  /** Embedded (one process, PGlite) or PostgreSQL (any number of processes). */
+  storeKind: 'embedded' | 'postgres';
   notifier: Notifier;
   keyring: Keyring;
   catalog: ProviderCatalog;

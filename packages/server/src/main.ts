@@ -6,6 +6,7 @@ import { startServer, openStore } from './server.js';
 import { createApiKey } from './services/api-keys.js';
 import { ensureBootstrapProject } from './services/projects.js';
 import { Keyring } from './vault/keyring.js';
+import { encryptionStatusCommand, rotateEncryptionCommand } from './vault/rotate-encryption.js';
 
 const USAGE = `Usage:
   gatehouse serve [--port 4310] [--host 127.0.0.1] [--data-dir ./.gatehouse]
@@ -14,6 +15,11 @@ const USAGE = `Usage:
       Prints a new API key for the bootstrap project (shown once).
   gatehouse keys generate-encryption-key
       Prints a new GATEHOUSE_ENCRYPTION_KEYS entry (kid:base64key).
+  gatehouse keys rotate-encryption [--batch-size 200] [--data-dir ./.gatehouse]
+      Re-encrypts every secret under the first key of GATEHOUSE_ENCRYPTION_KEYS (PostgreSQL: while
+      servers run; embedded store: stop the server first). Exit 1 if a secret could not be decrypted.
+  gatehouse keys encryption-status [--data-dir ./.gatehouse]
+      Prints how many secrets each encryption key protects.
 
 Environment: DATABASE_URL, GATEHOUSE_PUBLIC_URL, GATEHOUSE_ENCRYPTION_KEYS, GATEHOUSE_BOOTSTRAP_API_KEY,
 GATEHOUSE_ALLOWED_REDIRECT_URLS, GATEHOUSE_ALLOW_PRIVATE_NETWORK, GATEHOUSE_LOG_LEVEL.`;
@@ -27,6 +33,7 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       name: { type: 'string' },
+      'batch-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -44,6 +51,15 @@ async function main(argv: string[]): Promise<number> {
   const config = parseConfig(flags, process.env);
   if (command === 'serve') return serveCommand(config);
   if (command === 'keys create') return createKeyCommand(config, values.name);
+  if (command === 'keys rotate-encryption' || command === 'keys encryption-status') {
+    const { store, keyring } = await openStore(config, createLogger('warn', process.stderr));
+    try {
+      if (command === 'keys encryption-status') return await encryptionStatusCommand(store.db, keyring);
+      return await rotateEncryptionCommand(store.db, keyring, { batchSize: values['batch-size'] });
+    } finally {
+      await store.close();
+    }
+  }
   console.error(`Unknown command "${command}".\n\n${USAGE}`);
   return 2;
 }

@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { loadCatalog, ProviderCatalog } from './catalog/catalog.js';
 import { ToolGateway } from './gateway/tool-gateway.js';
+import { startRefreshSweep } from './oauth/refresh-sweep.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
@@ -11,6 +12,7 @@ import { expireDueSetupSessions } from './services/setup-sessions.js';
 import { openEmbeddedStore, openPostgresStore, type Store } from './store/database.js';
 import { loadEmbeddedKeyring } from './vault/embedded-keyring.js';
 import { Keyring } from './vault/keyring.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
 
 const EXPIRY_SWEEP_INTERVAL_MS = 15_000;
 
@@ -57,6 +59,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
   });
   const context = {
     db: store.db,
+    storeKind: store.kind,
     notifier: store.notifier,
     keyring,
     catalog: loadProviderCatalog(config.providersFile),
@@ -71,6 +74,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     maxResultBytes: config.toolResultMaxBytes,
     clientVersion: '0.1.0',
   });
+  const webhookDispatcher = new WebhookDispatcher(context, { retryBaseMs: config.webhookRetryBaseMs });
   const app = createApp(context);
 
   const server: ServerType = await new Promise((resolve, reject) => {
@@ -83,10 +87,12 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
   // Known only now when the port was 0; no request has been served yet.
   context.publicUrl = config.publicUrl ?? url;
 
+  const stopRefreshSweep = startRefreshSweep(context, config.refreshSweepIntervalMs);
   const sweep = setInterval(() => {
     expireDueSetupSessions(context).catch((error: Error) => logger.warn({ err: error.message }, 'expiry sweep failed'));
   }, EXPIRY_SWEEP_INTERVAL_MS);
   sweep.unref();
+  webhookDispatcher.start();
 
   return {
     url,
@@ -95,6 +101,8 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     bootstrap,
     close: once(async () => {
       clearInterval(sweep);
+      await webhookDispatcher.close();
+      stopRefreshSweep();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Long-polls would keep close() waiting; they are answered by the client's retry.

@@ -5,6 +5,7 @@ export type ToolCallErrorCode =
   | 'tool_timeout'
   | 'tool_result_too_large'
   | 'reauthorization_required'
+  | 'token_refresh_failed'
   | 'tool_server_error';
 
 /**

@@ -8,6 +8,7 @@ import { McpClientPool, type PooledConnection } from './mcp-client-pool.js';
 import { TOOL_CALL_META_KEY, type ExchangeProblem } from './observed-fetch.js';
 import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
 import { exposedToolNames, namespacePrefixes } from './tool-names.js';
+import { refreshAuthConfig } from '../oauth/refresh.js';
 import { resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
 
 const TOOL_LIST_TTL_MS = 5 * 60_000;
@@ -106,7 +107,7 @@ export class ToolGateway {
       const tool = tools.find((candidate) => candidate.name === toolName);
       if (!tool) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
       originalName = tool.originalName;
-      result = await this.invoke(target, tool.originalName, args, toolCallId, signal);
+      result = await this.invokeRefreshingOnce(session, ref, target, tool.originalName, args, toolCallId, signal);
     } catch (error) {
       failure = asToolCallError(error);
       if (failure.code === 'tool_server_error' || failure.code === 'tool_server_unavailable') {
@@ -130,6 +131,39 @@ export class ToolGateway {
       durationMs: Math.round(performance.now() - started),
     });
     return { record, result };
+  }
+
+  /**
+   * Calls the tool; if the tool server refuses an OAuth token, refreshes it once (single-flight) and
+   * calls again. The refused request never reached the tool, so the retry cannot repeat an action.
+   */
+  private async invokeRefreshingOnce(
+    session: SessionRow,
+    ref: SessionProviderRef,
+    target: ToolServerTarget,
+    originalName: string,
+    args: Record<string, unknown>,
+    toolCallId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<CallToolResult> {
+    try {
+      return await this.invoke(target, originalName, args, toolCallId, signal);
+    } catch (error) {
+      if (!(error instanceof ToolCallError) || error.code !== 'reauthorization_required' || !target.refreshable) throw error;
+      const outcome = await refreshAuthConfig(this.context, session.projectId, target.authConfigId!, target.authConfigVersion!, true);
+      if (outcome.kind === 'unavailable') {
+        throw new ToolCallError('token_refresh_failed', `The ${target.providerId} token was refused and could not be refreshed right now (${outcome.errorCode}); try again shortly.`);
+      }
+      if (outcome.kind !== 'refreshed' && outcome.kind !== 'already_refreshed') {
+        throw new ToolCallError(
+          'reauthorization_required',
+          `The user's authorization for ${target.providerId} is no longer valid (auth config ${target.authConfigId}); ` +
+            'create a setup session with this provider_auth_config_id so the user can authorize again.',
+        );
+      }
+      const refreshed = await resolveToolServerTarget(this.context, session.projectId, ref);
+      return this.invoke(refreshed, originalName, args, `${toolCallId}_retry`, signal);
+    }
   }
 
   /** Closes every pooled connection. */

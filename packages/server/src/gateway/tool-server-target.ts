@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { McpServerDefinition } from '../catalog/provider-schema.js';
 import type { ServerContext } from '../context.js';
-import { getAuthConfig, openCredentials, type Credentials } from '../services/auth-configs.js';
+import type { ProviderDefinition } from '../catalog/provider-schema.js';
+import { needsRefresh, refreshAuthConfig } from '../oauth/refresh.js';
+import { getAuthConfig, openCredentials, type AuthConfigRow, type Credentials } from '../services/auth-configs.js';
 import { getDeployment, openDeploymentCredentials } from '../services/deployments.js';
 import { findAuthMethod, getProvider } from '../services/providers.js';
 import type { SessionProviderRef } from '../store/schema.js';
@@ -17,6 +19,10 @@ export interface ToolServerTarget {
   providerId: string;
   deploymentId: string;
   authConfigId: string | null;
+  /** The auth config's credentials version these credentials come from (null without one). */
+  authConfigVersion: number | null;
+  /** Whether the credentials are an OAuth grant that can be refreshed when the tool server refuses them. */
+  refreshable: boolean;
   server: McpServerDefinition;
   headers: Record<string, string>;
   env: Record<string, string>;
@@ -49,8 +55,11 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
     }
   };
 
+  let authConfigVersion: number | null = null;
+  let refreshable = false;
   if (ref.authConfigId) {
-    const authConfig = await getAuthConfig(context, projectId, ref.authConfigId);
+    let authConfig = await getAuthConfig(context, projectId, ref.authConfigId);
+    if (authConfig.status === 'active') authConfig = await refreshIfExpiring(context, projectId, authConfig, definition);
     if (authConfig.status !== 'active') {
       throw new ToolCallError(
         'reauthorization_required',
@@ -59,19 +68,20 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
       );
     }
     const credentials: Credentials = openCredentials(context, authConfig);
-    findAuthMethod(definition, authConfig.authMethodId);
+    authConfigVersion = authConfig.credentialsVersion;
     if (credentials.type === 'oauth2') {
+      refreshable = Boolean(credentials.refreshToken);
       headers.authorization = `Bearer ${credentials.accessToken}`;
       env.GATEHOUSE_ACCESS_TOKEN = credentials.accessToken;
     } else {
       inject(authConfig.authMethodId, credentials.apiKey);
     }
-    credentialVersion = `${authConfig.id}@${authConfig.credentialsCiphertext.slice(0, 16)}`;
+    credentialVersion = `${authConfig.id}@${authConfig.credentialsVersion}`;
   } else {
     const deploymentCredentials = openDeploymentCredentials(context, deployment);
     if (deploymentCredentials) {
       inject(undefined, deploymentCredentials.apiKey);
-      credentialVersion = `deployment@${deployment.credentialsCiphertext!.slice(0, 16)}`;
+      credentialVersion = `deployment@${deployment.updatedAt.getTime()}`;
     }
   }
 
@@ -80,8 +90,32 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
     providerId: definition.id,
     deploymentId: deployment.id,
     authConfigId: ref.authConfigId,
+    authConfigVersion,
+    refreshable,
     server: definition.mcpServer,
     headers,
     env,
   };
+}
+
+/**
+ * Refreshes an OAuth access token that expires within its refresh window before it is used. A
+ * transient refresh failure keeps the old token while it is still valid.
+ */
+async function refreshIfExpiring(
+  context: ServerContext,
+  projectId: string,
+  authConfig: AuthConfigRow,
+  definition: ProviderDefinition,
+): Promise<AuthConfigRow> {
+  const method = findAuthMethod(definition, authConfig.authMethodId);
+  if (method.type !== 'oauth2' || !needsRefresh(authConfig, method, context.clock.now())) return authConfig;
+  const outcome = await refreshAuthConfig(context, projectId, authConfig.id, authConfig.credentialsVersion, false);
+  if (outcome.kind === 'unavailable' && (outcome.authConfig.accessTokenExpiresAt?.getTime() ?? Infinity) <= context.clock.now().getTime()) {
+    throw new ToolCallError(
+      'token_refresh_failed',
+      `The user's ${definition.name} token expired and ${definition.name} could not refresh it right now (${outcome.errorCode}); try again shortly.`,
+    );
+  }
+  return outcome.authConfig;
 }

@@ -12,6 +12,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { providerRoutes } from './routes/providers.js';
 import { setupSessionRoutes } from './routes/setup-sessions.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { sessionMcpRoutes } from '../gateway/session-mcp-endpoint.js';
 import { MAX_BODY_BYTES } from './validation.js';
 
@@ -56,6 +57,7 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   api.route('/providers/auth-configs', authConfigRoutes(context));
   api.route('/providers', providerRoutes(context));
   api.route('/sessions', sessionRoutes(context));
+  api.route('/webhooks', webhookRoutes(context));
   app.route('/v1', api);
 
   app.route('/', sessionMcpRoutes(context));

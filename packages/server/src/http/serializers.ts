@@ -7,6 +7,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { SessionTool, UnavailableProvider } from '../gateway/tool-gateway.js';
 import type { SessionRow } from '../services/sessions.js';
 import type { ToolCallRow } from '../services/tool-calls.js';
+import type { AuthConfigEventRow } from '../services/auth-config-events.js';
 
 // Wire shapes (snake_case) of the objects in docs/api.md. These functions are the only way rows
 // leave the server, and they copy fields one by one: a secret column cannot slip out by accident.
@@ -85,6 +86,8 @@ export function authConfigToWire(row: AuthConfigRow) {
     scopes: row.scopes,
     metadata: row.metadata,
     access_token_expires_at: row.accessTokenExpiresAt?.toISOString() ?? null,
+    last_refreshed_at: row.lastRefreshedAt?.toISOString() ?? null,
+    last_error: row.lastErrorCode ? { code: row.lastErrorCode, at: row.lastErrorAt?.toISOString() ?? null } : null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };
@@ -99,6 +102,7 @@ export function setupSessionToWire(view: SetupSessionView, publicUrl: string) {
     provider_id: session.providerId,
     provider_auth_method_id: session.authMethodId,
     provider_deployment_id: session.deploymentId,
+    provider_auth_config_id: session.targetAuthConfigId,
     status: session.status,
     url: `${publicUrl}/setup/${session.id}`,
     redirect_url: session.redirectUrl,
@@ -164,5 +168,19 @@ export function toolCallToWire(record: ToolCallRow, result: CallToolResult | nul
     error: record.errorCode ? { code: record.errorCode, message: record.errorMessage ?? '' } : null,
     duration_ms: record.durationMs,
     created_at: record.createdAt.toISOString(),
+  };
+}
+
+/** One entry of an auth config's history. */
+export function authConfigEventToWire(row: AuthConfigEventRow) {
+  return {
+    object: 'provider_auth_config_event',
+    id: row.id,
+    auth_config_id: row.authConfigId,
+    type: row.type,
+    from_status: row.fromStatus,
+    to_status: row.toStatus,
+    error_code: row.errorCode,
+    created_at: row.createdAt.toISOString(),
   };
 }

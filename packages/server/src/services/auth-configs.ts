@@ -3,6 +3,10 @@ import type { ServerContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
 import { authConfigs, type AuthConfigStatus } from '../store/schema.js';
+import type { Database } from '../store/database.js';
+import { authConfigToWire } from '../http/serializers.js';
+import { revokeAtProvider, type RevocationResult } from '../oauth/revoke.js';
+import { emitWebhookEvent, notifyWebhookDue } from './webhook-events.js';
 
 /** An auth config row as stored (credentials only as ciphertext). */
 export type AuthConfigRow = typeof authConfigs.$inferSelect;
@@ -71,13 +75,28 @@ export async function listAuthConfigs(
   return toPage(rows, page.limit, (row) => row);
 }
 
-/** Deletes an auth config and, with it, its sealed credentials. */
-export async function deleteAuthConfig(context: ServerContext, projectId: string, authConfigId: string): Promise<void> {
-  const deleted = await context.db
-    .delete(authConfigs)
-    .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
-    .returning({ id: authConfigs.id });
-  if (deleted.length === 0) throw notFound('provider auth config', authConfigId);
+/**
+ * Deletes an auth config: first revokes its tokens at the provider (RFC 7009) where the provider has
+ * a revocation endpoint, then removes the row and its sealed credentials, and reports whether the
+ * provider confirmed. The row goes even when the provider does not answer: the app asked for it.
+ */
+export async function deleteAuthConfig(context: ServerContext, projectId: string, authConfigId: string): Promise<RevocationResult> {
+  const row = await getAuthConfig(context, projectId, authConfigId);
+  const revocation = await revokeAtProvider(context, row);
+  await context.db.transaction(async (tx) => {
+    const deleted = await tx
+      .delete(authConfigs)
+      .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
+      .returning();
+    if (deleted.length === 0) throw notFound('provider auth config', authConfigId);
+    await emitWebhookEvent(tx as unknown as Database, {
+      projectId,
+      type: 'auth_config.deleted',
+      data: { ...authConfigToWire(deleted[0]!), revocation },
+    });
+  });
+  void notifyWebhookDue(context).catch(() => {});
+  return revocation;
 }
 
 /** Opens the sealed credentials of an auth config (for tool calls and refresh; never for the API). */

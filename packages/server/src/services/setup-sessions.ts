@@ -6,6 +6,10 @@ import { newId } from '../ids.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
 import { authConfigs, providerDeployments, setupSessions, type SetupSessionStatus } from '../store/schema.js';
 import { credentialsAad, type AuthConfigRow, type Credentials } from './auth-configs.js';
+import { recordAuthConfigEvent } from './auth-config-events.js';
+import type { Database } from '../store/database.js';
+import { setupSessionToWire } from '../http/serializers.js';
+import { emitWebhookEvent, notifyWebhookDue } from './webhook-events.js';
 import { findAuthMethod, getProvider } from './providers.js';
 import { getProject } from './projects.js';
 import { isRedirectAllowed } from './redirect-allow-list.js';
@@ -30,6 +34,8 @@ export interface CreateSetupSessionInput {
   redirectUrl?: string | undefined;
   metadata?: Record<string, string> | undefined;
   expiresInSeconds?: number | undefined;
+  /** Re-authorization: completing the session replaces this auth config's credentials in place. */
+  targetAuthConfigId?: string | undefined;
 }
 
 /**
@@ -45,7 +51,13 @@ export async function createSetupSession(
     throw invalidRequest(`Unknown provider "${input.providerId}".`, [{ path: 'provider_id', message: 'unknown provider' }]);
   });
   const method = findAuthMethod(definition, input.authMethodId);
-  const deploymentId = await resolveDeploymentId(context, projectId, definition, input.deploymentId);
+  const target = input.targetAuthConfigId ? await reauthorizationTarget(context, projectId, definition.id, method.id, input.targetAuthConfigId) : undefined;
+  if (target && input.deploymentId && input.deploymentId !== target.deploymentId) {
+    throw invalidRequest(`Auth config ${target.id} belongs to deployment ${target.deploymentId}; re-authorize it there.`, [
+      { path: 'provider_deployment_id', message: 'must be the auth config\'s deployment' },
+    ]);
+  }
+  const deploymentId = target?.deploymentId ?? (await resolveDeploymentId(context, projectId, definition, input.deploymentId));
   if (method.type === 'oauth2') await assertOAuthClientConfigured(context, projectId, deploymentId, definition);
 
   if (input.redirectUrl !== undefined) {
@@ -73,13 +85,39 @@ export async function createSetupSession(
       deploymentId,
       status: 'pending',
       redirectUrl: input.redirectUrl ?? null,
-      metadata: input.metadata ?? {},
+      metadata: input.metadata ?? target?.metadata ?? {},
+      targetAuthConfigId: target?.id ?? null,
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
       createdAt: now,
       updatedAt: now,
     })
     .returning();
   return { session: session!, authConfig: null };
+}
+
+async function reauthorizationTarget(
+  context: ServerContext,
+  projectId: string,
+  providerId: string,
+  authMethodId: string,
+  authConfigId: string,
+): Promise<AuthConfigRow> {
+  const [row] = await context.db
+    .select()
+    .from(authConfigs)
+    .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
+    .limit(1);
+  if (!row) {
+    throw new GatehouseError('not_found', `No provider auth config ${authConfigId} in this project.`, [
+      { path: 'provider_auth_config_id', message: 'unknown auth config' },
+    ]);
+  }
+  if (row.providerId !== providerId || row.authMethodId !== authMethodId) {
+    throw invalidRequest(`Auth config ${authConfigId} is for ${row.providerId} / ${row.authMethodId}, not ${providerId} / ${authMethodId}.`, [
+      { path: 'provider_auth_config_id', message: 'auth config of another provider or auth method' },
+    ]);
+  }
+  return row;
 }
 
 async function resolveDeploymentId(
@@ -216,25 +254,34 @@ async function authConfigsById(context: ServerContext, projectId: string, ids: A
  */
 export async function expireDueSetupSessions(context: ServerContext, projectId?: string): Promise<number> {
   const now = context.clock.now();
-  const expired = await context.db
-    .update(setupSessions)
-    .set({
-      status: 'expired',
-      updatedAt: now,
-      oauthStateHash: null,
-      browserBindingHash: null,
-      codeVerifierCiphertext: null,
-      codeVerifierKeyId: null,
-    })
-    .where(
-      and(
-        projectId ? eq(setupSessions.projectId, projectId) : undefined,
-        eq(setupSessions.status, 'pending'),
-        lte(setupSessions.expiresAt, now),
-      ),
-    )
-    .returning({ id: setupSessions.id });
+  const { expired, webhookEventIds } = await context.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(setupSessions)
+      .set({
+        status: 'expired',
+        updatedAt: now,
+        oauthStateHash: null,
+        browserBindingHash: null,
+        codeVerifierCiphertext: null,
+        codeVerifierKeyId: null,
+      })
+      .where(
+        and(
+          projectId ? eq(setupSessions.projectId, projectId) : undefined,
+          eq(setupSessions.status, 'pending'),
+          lte(setupSessions.expiresAt, now),
+        ),
+      )
+      .returning();
+    const eventIds: Array<string | undefined> = [];
+    for (const row of rows) {
+      const data = setupSessionToWire({ session: row, authConfig: null }, context.publicUrl);
+      eventIds.push(await emitWebhookEvent(tx as unknown as Database, { projectId: row.projectId, type: 'setup_session.expired', data, occurredAt: now }));
+    }
+    return { expired: rows, webhookEventIds: eventIds.filter(Boolean) };
+  });
   await Promise.all(expired.map((row) => context.notifier.publish('setup_session_changed', row.id)));
+  if (webhookEventIds.length > 0) await notifyWebhookDue(context);
   return expired.length;
 }
 
@@ -256,8 +303,15 @@ export async function completeSetupSession(
   authorization: CompletedAuthorization,
 ): Promise<SetupSessionView> {
   const now = context.clock.now();
-  const authConfigId = newId('authConfig');
+  const authConfigId = session.targetAuthConfigId ?? newId('authConfig');
   const sealed = context.keyring.seal(JSON.stringify(authorization.credentials), credentialsAad(session.projectId, authConfigId));
+  // The `setup_session.completed` webhook event is written in the transaction that completes the session.
+  const webhook: { eventId?: string | undefined } = {};
+  const withWebhookEvent = async (tx: Database, completed: SetupSessionView): Promise<SetupSessionView> => {
+    const data = setupSessionToWire(completed, context.publicUrl);
+    webhook.eventId = await emitWebhookEvent(tx, { projectId: session.projectId, type: 'setup_session.completed', data, occurredAt: now });
+    return completed;
+  };
   const view = await context.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(setupSessions)
@@ -274,6 +328,10 @@ export async function completeSetupSession(
       .where(and(eq(setupSessions.id, session.id), eq(setupSessions.status, 'pending')))
       .returning();
     if (!updated) throw new GatehouseError('conflict', 'This setup session is no longer pending.');
+    if (session.targetAuthConfigId) {
+      const authConfig = await replaceCredentials(tx as unknown as Database, session, authorization, sealed, now);
+      return withWebhookEvent(tx as unknown as Database, { session: updated, authConfig });
+    }
     const [authConfig] = await tx
       .insert(authConfigs)
       .values({
@@ -293,11 +351,55 @@ export async function completeSetupSession(
         updatedAt: now,
       })
       .returning();
-    return { session: updated, authConfig: authConfig! };
+    await recordAuthConfigEvent(tx as unknown as Database, { projectId: session.projectId, authConfigId, type: 'created', toStatus: 'active', at: now });
+    return withWebhookEvent(tx as unknown as Database, { session: updated, authConfig: authConfig! });
   });
   await context.notifier.publish('setup_session_changed', session.id);
+  if (webhook.eventId) await notifyWebhookDue(context, webhook.eventId);
   context.logger.info({ setupSessionId: session.id, authConfigId, providerId: session.providerId }, 'setup session completed');
   return view;
+}
+
+/**
+ * Re-authorization in place: the new credentials replace the old ones under the same auth config id
+ * (so the id the app stored keeps working), the status returns to `active`, and the version moves on
+ * so pooled connections with the old token are not reused.
+ */
+async function replaceCredentials(
+  db: Database,
+  session: SetupSessionRow,
+  authorization: CompletedAuthorization,
+  sealed: { keyId: string; ciphertext: string },
+  now: Date,
+): Promise<AuthConfigRow> {
+  const [current] = await db.select().from(authConfigs).where(eq(authConfigs.id, session.targetAuthConfigId!)).for('update').limit(1);
+  if (!current) throw new GatehouseError('conflict', `Auth config ${session.targetAuthConfigId} was deleted while the user re-authorized.`);
+  const [authConfig] = await db
+    .update(authConfigs)
+    .set({
+      status: 'active',
+      scopes: authorization.scopes,
+      credentialsCiphertext: sealed.ciphertext,
+      credentialsKeyId: sealed.keyId,
+      credentialsVersion: current.credentialsVersion + 1,
+      accessTokenExpiresAt: authorization.accessTokenExpiresAt ?? null,
+      lastRefreshedAt: null,
+      lastErrorCode: null,
+      lastErrorAt: null,
+      setupSessionId: session.id,
+      updatedAt: now,
+    })
+    .where(eq(authConfigs.id, current.id))
+    .returning();
+  await recordAuthConfigEvent(db, {
+    projectId: session.projectId,
+    authConfigId: current.id,
+    type: 'reauthorized',
+    fromStatus: current.status,
+    toStatus: 'active',
+    at: now,
+  });
+  return authConfig!;
 }
 
 /** Ends a pending session as `failed` with a reason the app and the end user can read. */
@@ -307,22 +409,29 @@ export async function failSetupSession(
   error: { code: string; message: string },
 ): Promise<SetupSessionRow | undefined> {
   const now = context.clock.now();
-  const [updated] = await context.db
-    .update(setupSessions)
-    .set({
-      status: 'failed',
-      updatedAt: now,
-      errorCode: error.code.slice(0, 100),
-      errorMessage: error.message.slice(0, 500),
-      oauthStateHash: null,
-      browserBindingHash: null,
-      codeVerifierCiphertext: null,
-      codeVerifierKeyId: null,
-    })
-    .where(and(eq(setupSessions.id, session.id), eq(setupSessions.status, 'pending')))
-    .returning();
+  const { updated, webhookEventId } = await context.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(setupSessions)
+      .set({
+        status: 'failed',
+        updatedAt: now,
+        errorCode: error.code.slice(0, 100),
+        errorMessage: error.message.slice(0, 500),
+        oauthStateHash: null,
+        browserBindingHash: null,
+        codeVerifierCiphertext: null,
+        codeVerifierKeyId: null,
+      })
+      .where(and(eq(setupSessions.id, session.id), eq(setupSessions.status, 'pending')))
+      .returning();
+    if (!row) return { updated: undefined, webhookEventId: undefined };
+    const data = setupSessionToWire({ session: row, authConfig: null }, context.publicUrl);
+    const eventId = await emitWebhookEvent(tx as unknown as Database, { projectId: row.projectId, type: 'setup_session.failed', data, occurredAt: now });
+    return { updated: row, webhookEventId: eventId };
+  });
   if (updated) {
     await context.notifier.publish('setup_session_changed', session.id);
+    if (webhookEventId) await notifyWebhookDue(context, webhookEventId);
     context.logger.info({ setupSessionId: session.id, errorCode: updated.errorCode }, 'setup session failed');
   }
   return updated;

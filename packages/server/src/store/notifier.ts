@@ -14,8 +14,11 @@ export interface Notifier {
   close(): Promise<void>;
 }
 
-/** The channels Gatehouse uses; the payload of `setup_session_changed` is the setup session id. */
-export type NotifyChannel = 'setup_session_changed';
+/**
+ * The channels Gatehouse uses; the payload of `setup_session_changed` is the setup session id, that of
+ * `webhook_delivery_due` the webhook event id (dispatchers only need to wake up).
+ */
+export type NotifyChannel = 'setup_session_changed' | 'webhook_delivery_due';
 
 /** A notifier for a single process. */
 export class InProcessNotifier implements Notifier {
@@ -35,7 +38,7 @@ export class InProcessNotifier implements Notifier {
   }
 }
 
-const CHANNELS: NotifyChannel[] = ['setup_session_changed'];
+const CHANNELS: NotifyChannel[] = ['setup_session_changed', 'webhook_delivery_due'];
 
 /**
  * LISTEN/NOTIFY over one dedicated connection, reconnected with backoff if it drops. Publishing goes

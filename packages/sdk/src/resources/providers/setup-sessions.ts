@@ -17,6 +17,11 @@ export interface ProviderSetupSessionCreateParams {
   metadata?: Metadata;
   /** How long the session stays open (server default applies when omitted). */
   expiresInSeconds?: number;
+  /**
+   * Re-authorization: the auth config whose credentials the user renews. Completing the session
+   * replaces them in place, so the id your app stored keeps working.
+   */
+  providerAuthConfigId?: string;
 }
 
 /** Filters of `gatehouse.providers.setupSessions.list`. */

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
 import { deleteAuthConfig, getAuthConfig, listAuthConfigs } from '../../services/auth-configs.js';
 import type { AppEnv } from '../env.js';
-import { authConfigToWire } from '../serializers.js';
-import { idSchema, pageQuerySchema, validationError } from '../validation.js';
+import { listAuthConfigEvents } from '../../services/auth-config-events.js';
+import { authConfigEventToWire, authConfigToWire } from '../serializers.js';
+import { idSchema, pageQuerySchema, readQuery, validationError } from '../validation.js';
 
 const listQuerySchema = pageQuerySchema
   .extend({
@@ -44,7 +45,13 @@ export function authConfigRoutes(context: ServerContext) {
     })
     .get('/:authConfigId', async (c) => c.json(authConfigToWire(await getAuthConfig(context, c.get('projectId'), c.req.param('authConfigId')))))
     .delete('/:authConfigId', async (c) => {
-      await deleteAuthConfig(context, c.get('projectId'), c.req.param('authConfigId'));
-      return c.json({ id: c.req.param('authConfigId'), deleted: true });
+      const revocation = await deleteAuthConfig(context, c.get('projectId'), c.req.param('authConfigId'));
+      return c.json({ id: c.req.param('authConfigId'), deleted: true, revocation });
+    })
+    .get('/:authConfigId/events', async (c) => {
+      const query = readQuery(c, pageQuerySchema.strict());
+      await getAuthConfig(context, c.get('projectId'), c.req.param('authConfigId'));
+      const page = await listAuthConfigEvents(context, c.get('projectId'), c.req.param('authConfigId'), query);
+      return c.json({ data: page.data.map(authConfigEventToWire), next_cursor: page.nextCursor });
     });
 }
