@@ -123,6 +123,28 @@ describe.skipIf(!TEST_DATABASE_URL)('credential lifecycle across two processes',
         expect(authConfig.lastRefreshedAt).not.toBeNull();
       });
 
+      it.skipIf(rotate)('keeps the old refresh token when a refresh response omits it', async () => {
+        const authConfigId = await authorizeUser(fixture.viaA, browser, 'notes', 'nina');
+        const session = await fixture.viaA.sessions.create({ providers: [{ providerDeploymentId: fixture.deploymentId, providerAuthConfigId: authConfigId }] });
+        const usedRefreshTokens: string[] = [];
+        fixture.upstream.setResponseOverride((observed) => {
+          if (observed.grantType !== 'refresh_token') return undefined;
+          usedRefreshTokens.push(observed.params.refresh_token!);
+          return { status: observed.status, body: { ...(observed.body as object), refresh_token: undefined } };
+        });
+        try {
+          for (let round = 0; round < 2; round++) {
+            await tokensExpire();
+            const result = await fixture.viaB.sessions.toolCalls.create(session.id, { name: 'notes__whoami' });
+            expect(result.status).toBe('succeeded');
+          }
+        } finally {
+          fixture.upstream.setResponseOverride(undefined);
+        }
+        expect(usedRefreshTokens).toHaveLength(2);
+        expect(usedRefreshTokens[1]).toBe(usedRefreshTokens[0]);
+      });
+
       it('refreshes again later with the refresh token it stored', async () => {
         const authConfigId = await authorizeUser(fixture.viaA, browser, 'notes', 'judy');
         const session = await fixture.viaA.sessions.create({ providers: [{ providerDeploymentId: fixture.deploymentId, providerAuthConfigId: authConfigId }] });

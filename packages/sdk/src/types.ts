@@ -113,8 +113,24 @@ export interface ProviderAuthConfig {
   scopes: string[];
   metadata: Metadata;
   accessTokenExpiresAt: Timestamp | null;
+  /** When the access token was last refreshed. */
+  lastRefreshedAt: Timestamp | null;
+  /** The class of the last refresh failure (`invalid_grant`, `token_endpoint_unavailable`, …). */
+  lastError: { code: string; at: Timestamp | null } | null;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+}
+
+/** One entry of an auth config's history (`GET /v1/providers/auth-configs/:id/events`). */
+export interface ProviderAuthConfigEvent {
+  object: 'provider_auth_config_event';
+  id: string;
+  authConfigId: string;
+  type: 'created' | 'refreshed' | 'refresh_failed' | 'status_changed' | 'reauthorized' | 'revoked';
+  fromStatus: ProviderAuthConfigStatus | null;
+  toStatus: ProviderAuthConfigStatus | null;
+  errorCode: string | null;
+  createdAt: Timestamp;
 }
 
 /** One end user's authorization in progress (`pas_…`). Send the user to `url`. */
@@ -124,6 +140,8 @@ export interface ProviderSetupSession {
   providerId: string;
   providerAuthMethodId: string;
   providerDeploymentId: string;
+  /** Set for a re-authorization: the auth config whose credentials this session renews. */
+  providerAuthConfigId: string | null;
   status: ProviderSetupSessionStatus;
   /** The hosted setup page to send the user to. */
   url: string;
@@ -143,6 +161,21 @@ export interface ProviderSetupSession {
 export interface DeletedObject {
   id: string;
   deleted: true;
+}
+
+/** What revoking an auth config's tokens at the provider (RFC 7009) achieved. */
+export interface Revocation {
+  /** False when the provider has no revocation endpoint or the credentials are not an OAuth grant. */
+  attempted: boolean;
+  /** True when the provider confirmed every revocation request. */
+  confirmed: boolean;
+  /** Why it was not confirmed, as a short code. */
+  error: string | null;
+}
+
+/** The answer to deleting an auth config: it is gone, and whether the provider confirmed revocation. */
+export interface DeletedAuthConfig extends DeletedObject {
+  revocation: Revocation;
 }
 
 /** Whether a session still accepts tool calls. */

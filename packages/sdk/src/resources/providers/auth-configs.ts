@@ -1,7 +1,7 @@
 import type { RequestOptions } from '../../core/http.js';
 import type { CursorPageParams, PagePromise } from '../../core/pagination.js';
 import { APIResource, pathSegment } from '../../core/resource.js';
-import type { DeletedObject, Metadata, ProviderAuthConfig, ProviderAuthConfigStatus } from '../../types.js';
+import type { DeletedAuthConfig, Metadata, ProviderAuthConfig, ProviderAuthConfigEvent, ProviderAuthConfigStatus } from '../../types.js';
 
 /** Filters of `gatehouse.providers.authConfigs.list`. */
 export interface ProviderAuthConfigListParams extends CursorPageParams {
@@ -53,10 +53,23 @@ export class AuthConfigs extends APIResource {
    *
    * @example
    * ```ts
-   * await gatehouse.providers.authConfigs.delete('pac_...');
+   * const { revocation } = await gatehouse.providers.authConfigs.delete('pac_...');
+   * if (!revocation.confirmed) console.warn('The provider did not confirm the revocation:', revocation.error);
    * ```
    */
-  delete(id: string, options?: RequestOptions): Promise<DeletedObject> {
+  delete(id: string, options?: RequestOptions): Promise<DeletedAuthConfig> {
     return this._client.request({ method: 'DELETE', path: `${BASE_PATH}/${pathSegment(id, 'provider auth config')}`, options });
+  }
+
+  /**
+   * The history of an auth config, newest first: creation, refreshes, failures, status changes.
+   *
+   * @example
+   * ```ts
+   * for await (const event of gatehouse.providers.authConfigs.events('pac_...')) console.log(event.type, event.errorCode);
+   * ```
+   */
+  events(id: string, params: CursorPageParams = {}, options?: RequestOptions): PagePromise<ProviderAuthConfigEvent> {
+    return this._client.requestList<ProviderAuthConfigEvent>(`${BASE_PATH}/${pathSegment(id, "provider auth config")}/events`, { ...params }, options);
   }
 }
