@@ -5,6 +5,7 @@ import { paginate, type CursorPageBody, type PagePromise } from './core/paginati
 import type { ProviderSessionAdapter } from './adapter.js';
 import { Providers } from './resources/providers/providers.js';
 import { Sessions, type SessionCreateParams } from './resources/sessions/sessions.js';
+import { Webhooks } from './resources/webhooks/webhooks.js';
 import type { ProviderSetupSession } from './types.js';
 import { waitForSetupSession, type WaitForSetupSessionOptions } from './wait-for-setup-session.js';
 import { withProviderSession } from './with-provider-session.js';
@@ -34,7 +35,8 @@ export interface ClientOptions {
 /**
  * The Gatehouse client. Resources mirror the REST API's URLs: `gatehouse.providers`,
  * `gatehouse.providers.deployments`, `gatehouse.providers.setupSessions`, `gatehouse.providers.authConfigs`,
- * `gatehouse.sessions`, `gatehouse.sessions.tools`, `gatehouse.sessions.toolCalls`.
+ * `gatehouse.sessions`, `gatehouse.sessions.tools`, `gatehouse.sessions.toolCalls`, `gatehouse.webhooks`,
+ * `gatehouse.webhooks.deliveries`.
  *
  * It has no runtime dependencies and uses the global `fetch`, so it runs in Node 20+, browsers, Deno,
  * Bun and edge runtimes.
@@ -71,6 +73,8 @@ export class Gatehouse {
   readonly providers: Providers;
   /** Agent sessions, and through them their tools and tool calls. */
   readonly sessions: Sessions;
+  /** Webhook endpoints, and through them their delivery logs. */
+  readonly webhooks: Webhooks;
 
   readonly #http: HttpClient;
 
@@ -109,6 +113,7 @@ export class Gatehouse {
     });
     this.providers = new Providers(this);
     this.sessions = new Sessions(this);
+    this.webhooks = new Webhooks(this);
   }
 
   /**

@@ -56,4 +56,14 @@ export { withProviderSession } from './with-provider-session.js';
 export type { ProviderSession, ProviderSessionAdapter } from './adapter.js';
 export * from './resources/providers/index.js';
 export * from './resources/sessions/index.js';
+export * from './resources/webhooks/index.js';
+export {
+  verifyWebhookSignature,
+  WebhookVerificationError,
+  type VerifyWebhookSignatureParams,
+  type WebhookEvent,
+  type WebhookEventOf,
+  type WebhookHeaders,
+  type WebhookVerificationErrorCode,
+} from './webhook-verification.js';
 export type * from './types.js';

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type SQL } from 'drizzle-orm';
 import { codeVerifierAad } from '../oauth/start-authorization.js';
 import { credentialsAad } from '../services/auth-configs.js';
 import { clientSecretAad, deploymentCredentialsAad } from '../services/deployments.js';
+import { webhookSecretAad } from '../services/webhooks.js';
 import type { Database } from '../store/database.js';
 import type { Keyring } from './keyring.js';
 
@@ -15,7 +17,8 @@ import type { Keyring } from './keyring.js';
  * A concurrent writer (a token refresh, a deployment update) therefore always wins; if it sealed
  * under an old key (a process not yet restarted), the row is picked up again by the next pass.
  * Auth configs a refresh holds (the advisory lock of services/auth-config-lock.ts) are left alone
- * for that pass too, so a refresh never sees its row change under it.
+ * for that pass too, so a refresh never sees its row change under it. Nothing else of a row changes:
+ * not `updated_at`, not `credentials_version` (the plaintext is the same).
  */
 
 /** What the rotation needs of a keyring (structural, so a keyring from another build works too). */
@@ -30,18 +33,8 @@ interface SealedColumn {
   /** Column prefix: the value is in `<name>_ciphertext`, its key id in `<name>_key_id`. */
   name: string;
   aad(row: { projectId: string; id: string }): string;
-  /** Extra `SET` items of a rotated row (the table is aliased `t`). */
-  extraSet?: SQL;
   /** Only rows that also take this advisory lock (`pg_try_advisory_xact_lock`) are written. */
   lockKey?(id: SQL): SQL;
-}
-
-/**
- * AAD of a webhook endpoint's signing secret. The webhooks service seals with exactly this format;
- * it is repeated here (not imported) because that service may not exist in every build.
- */
-function webhookSecretAad(projectId: string, endpointId: string): string {
-  return `gatehouse:v1:${projectId}:${endpointId}:webhook_secret`;
 }
 
 const SEALED_COLUMNS: readonly SealedColumn[] = [
@@ -51,8 +44,8 @@ const SEALED_COLUMNS: readonly SealedColumn[] = [
     table: 'auth_configs',
     name: 'credentials',
     aad: (row) => credentialsAad(row.projectId, row.id),
-    // The schema's contract: the version grows with every change of the credentials, rotation included.
-    extraSet: sql`, credentials_version = t.credentials_version + 1`,
+    // credentials_version is left alone: the credentials do not change, and refreshes compare it
+    // (oauth/refresh.ts: "already refreshed" when it moved), as do the gateway's connection keys.
     // The key withAuthConfigLock takes while it refreshes (services/auth-config-lock.ts).
     lockKey: (id) => sql`hashtextextended('auth_config:' || ${id}, 0)`,
   },
@@ -94,8 +87,9 @@ export interface RotationResult {
   tables: Record<SealedTable, TableRotationResult>;
   failures: RotationFailure[];
   /**
-   * True when values kept being sealed under an old key until `maxPasses` ran out: a process still
-   * runs with the old keyring first. Restart it with the new key first and run the rotation again.
+   * True when values were still on an old key after `maxPasses`: a process still runs with the old
+   * keyring first (it keeps sealing under the old key), or refreshes held the same rows throughout.
+   * Restart every process with the new key first and run the rotation again.
    */
   incomplete: boolean;
   durationMs: number;
@@ -108,6 +102,8 @@ export interface RotationOptions {
   onProgress?: (progress: RotationProgress) => void;
   /** Full passes over a table before giving up on rows that keep being re-sealed under old keys; default 10. */
   maxPasses?: number;
+  /** Pause before a pass that retries rows lost to concurrent writers, doubled each pass up to 2 s; default 100 ms. */
+  retryDelayMs?: number;
 }
 
 const MAX_BATCH_SIZE = 5_000;
@@ -130,6 +126,7 @@ export async function rotateEncryption(db: Database, keyring: RotationKeyring, o
     throw new RangeError(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}`);
   }
   const maxPasses = options.maxPasses ?? 10;
+  const retryDelayMs = options.retryDelayMs ?? 100;
   const started = performance.now();
   const currentKeyId = keyring.currentKeyId;
   const failures: RotationFailure[] = [];
@@ -160,6 +157,8 @@ export async function rotateEncryption(db: Database, keyring: RotationKeyring, o
         incomplete = true;
         break;
       }
+      // Rows left over were written by someone else meanwhile, or held by a refresh: give them time.
+      if (pass > 0) await sleep(Math.min(retryDelayMs * 2 ** (pass - 1), 2_000));
       for (const column of columns) {
         let cursor = '';
         for (;;) {
@@ -169,8 +168,8 @@ export async function rotateEncryption(db: Database, keyring: RotationKeyring, o
           const resealed: Array<{ id: string; oldCiphertext: string; newCiphertext: string }> = [];
           for (const row of rows) {
             try {
-              const plaintext = keyring.open({ keyId: row.key_id, ciphertext: row.ciphertext }, column.aad({ projectId: row.project_id, id: row.id }));
-              const sealed = keyring.seal(plaintext, column.aad({ projectId: row.project_id, id: row.id }));
+              const aad = column.aad({ projectId: row.project_id, id: row.id });
+              const sealed = keyring.seal(keyring.open({ keyId: row.key_id, ciphertext: row.ciphertext }, aad), aad);
               resealed.push({ id: row.id, oldCiphertext: row.ciphertext, newCiphertext: sealed.ciphertext });
             } catch (error) {
               failedIds.get(column)!.push(row.id);
@@ -266,7 +265,7 @@ async function writeBatch(
   const written = await query<{ id: string }>(
     db,
     sql`UPDATE ${sql.identifier(column.table)} AS t
-        SET ${ciphertext} = v.new_ciphertext, ${keyId} = ${currentKeyId}${column.extraSet ?? sql``}
+        SET ${ciphertext} = v.new_ciphertext, ${keyId} = ${currentKeyId}
         FROM (VALUES ${values}) AS v(id, old_ciphertext, new_ciphertext)
         WHERE t.id = v.id AND t.${ciphertext} = v.old_ciphertext${lock}
         RETURNING t.id`,
@@ -297,7 +296,7 @@ export async function rotateEncryptionCommand(
   const print = options.print ?? ((line: string) => console.log(line));
   const batchSize = options.batchSize === undefined ? undefined : Number(options.batchSize);
   if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE)) {
-    print(`--batch-size: "${options.batchSize}" is not a whole number from 1 to ${MAX_BATCH_SIZE}`);
+    console.error(`gatehouse: --batch-size: "${options.batchSize}" is not a whole number from 1 to ${MAX_BATCH_SIZE}`);
     return 2;
   }
   print(`Re-encrypting every sealed value under key "${keyring.currentKeyId}" (the first in GATEHOUSE_ENCRYPTION_KEYS).`);
@@ -331,8 +330,8 @@ export async function rotateEncryptionCommand(
   }
   if (result.incomplete) {
     print('');
-    print('Values kept being sealed under an old key: a process still runs with the old GATEHOUSE_ENCRYPTION_KEYS first.');
-    print('Restart every process with the new key first, then run this command again.');
+    print('Some values were still on an old key after several passes: a process probably still runs with the old key');
+    print('first in GATEHOUSE_ENCRYPTION_KEYS. Restart every process with the new key first, then run this command again.');
   }
   if (result.failures.length === 0 && !result.incomplete) {
     print(`Every sealed value is under key "${result.keyId}": the other keys can be removed from GATEHOUSE_ENCRYPTION_KEYS.`);

@@ -3,7 +3,7 @@ import type { ServerContext } from '../context.js';
 import type { Database } from '../store/database.js';
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../store/schema.js';
 import { openWebhookSecret, type WebhookDeliveryRow } from '../services/webhooks.js';
-import { signWebhook } from './signature.js';
+import { signWebhook, type WebhookSignatureHeaders } from './signature.js';
 
 /** Tuning of a {@link WebhookDispatcher}; every field has a production default. */
 export interface WebhookDispatcherOptions {
@@ -245,7 +245,7 @@ export class WebhookDispatcher {
     else await this.record(row, outcome);
   }
 
-  private async post(url: string, body: string, headers: Record<string, string>): Promise<Outcome> {
+  private async post(url: string, body: string, headers: WebhookSignatureHeaders): Promise<Outcome> {
     const controller = new AbortController();
     const onShutdown = () => controller.abort();
     this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
@@ -302,7 +302,7 @@ export class WebhookDispatcher {
       .where(and(eq(webhookDeliveries.id, row.id), eq(webhookDeliveries.status, 'pending'), eq(webhookDeliveries.nextAttemptAt, row.nextAttemptAt)))
       .returning({ id: webhookDeliveries.id });
     const log = { deliveryId: row.id, eventId: row.eventId, endpointId: row.endpointId, attempts, statusCode: outcome.statusCode };
-    if (updated.length === 0) this.context.logger.warn(log, 'webhook delivery lease lapsed before its outcome was recorded');
+    if (updated.length === 0) this.context.logger.warn(log, 'webhook delivery outcome not recorded: the delivery was deleted or its lease lapsed');
     else if (delivered) this.context.logger.debug(log, 'webhook delivered');
     else if (final) this.context.logger.warn({ ...log, error: values.lastError }, 'webhook delivery failed; giving up');
     else this.context.logger.info({ ...log, error: values.lastError, nextAttemptAt: values.nextAttemptAt }, 'webhook delivery failed; will retry');
