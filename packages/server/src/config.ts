@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowlist, type AllowlistEntry } from './security/outbound-guard.js';
 
 /** Everything `gatehouse serve` needs, parsed once from flags and environment at start-up. */
 export interface ServerConfig {
@@ -22,10 +23,26 @@ export interface ServerConfig {
   providersFile: string | undefined;
   toolCallTimeoutMs: number;
   toolResultMaxBytes: number;
+  /** Hosts, `host:port`s and CIDRs outbound requests may reach although private or plain http. */
+  outboundAllowlist: AllowlistEntry[];
+  /** Take the client address from the last `X-Forwarded-For` entry (behind one trusted proxy). */
+  trustProxy: boolean;
+  /** Fixed one-minute windows; 0 turns a limit off. */
+  rateLimits: RateLimitConfig;
   /** How often the background sweep refreshes tokens that are about to lapse. */
   refreshSweepIntervalMs: number;
   /** Scales the webhook retry schedule (first retry after this, then 6x, 24x, 120x, …). */
   webhookRetryBaseMs: number;
+}
+
+/** Requests per minute; 0 means no limit. */
+export interface RateLimitConfig {
+  /** Failed API-key / MCP-secret attempts per client address. */
+  authFailuresPerMinute: number;
+  /** Setup sessions created per project. */
+  setupSessionsPerMinute: number;
+  /** Tool calls per project (REST and session MCP endpoint). */
+  toolCallsPerMinute: number;
 }
 
 /** A configuration value that stops start-up; the message names the variable or flag. */
@@ -62,6 +79,11 @@ const envSchema = z.object({
   GATEHOUSE_REFRESH_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).optional(),
   GATEHOUSE_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3600_000).optional(),
   GATEHOUSE_TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).optional(),
+  GATEHOUSE_OUTBOUND_ALLOWLIST: z.string().optional(),
+  GATEHOUSE_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).optional(),
+  GATEHOUSE_RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  GATEHOUSE_RATE_LIMIT_SETUP_SESSIONS: z.coerce.number().int().min(0).max(100_000_000).optional(),
+  GATEHOUSE_RATE_LIMIT_TOOL_CALLS: z.coerce.number().int().min(0).max(100_000_000).optional(),
   GATEHOUSE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
@@ -101,6 +123,13 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     }
   }
 
+  let outboundAllowlist: AllowlistEntry[];
+  try {
+    outboundAllowlist = parseAllowlist(vars.GATEHOUSE_OUTBOUND_ALLOWLIST);
+  } catch (error) {
+    throw new ConfigError(`GATEHOUSE_OUTBOUND_ALLOWLIST: ${(error as Error).message}`);
+  }
+
   if (vars.DATABASE_URL && !vars.GATEHOUSE_ENCRYPTION_KEYS) {
     throw new ConfigError(
       'GATEHOUSE_ENCRYPTION_KEYS: required with DATABASE_URL (every process must share the keyring). ' +
@@ -122,6 +151,13 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     providersFile: vars.GATEHOUSE_PROVIDERS_FILE,
     toolCallTimeoutMs: vars.GATEHOUSE_TOOL_CALL_TIMEOUT_MS ?? 60_000,
     toolResultMaxBytes: vars.GATEHOUSE_TOOL_RESULT_MAX_BYTES ?? 4 * 1024 * 1024,
+    outboundAllowlist,
+    trustProxy: vars.GATEHOUSE_TRUST_PROXY === 'true' || vars.GATEHOUSE_TRUST_PROXY === '1',
+    rateLimits: {
+      authFailuresPerMinute: vars.GATEHOUSE_RATE_LIMIT_AUTH_FAILURES ?? 20,
+      setupSessionsPerMinute: vars.GATEHOUSE_RATE_LIMIT_SETUP_SESSIONS ?? 1_000,
+      toolCallsPerMinute: vars.GATEHOUSE_RATE_LIMIT_TOOL_CALLS ?? 60_000,
+    },
     refreshSweepIntervalMs: vars.GATEHOUSE_REFRESH_SWEEP_INTERVAL_MS ?? 60_000,
     webhookRetryBaseMs: vars.GATEHOUSE_WEBHOOK_RETRY_BASE_MS ?? 5_000,
   };

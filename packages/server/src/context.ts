@@ -2,6 +2,7 @@ import type { ProviderCatalog } from './catalog/catalog.js';
 import type { Clock } from './clock.js';
 import type { ToolGateway } from './gateway/tool-gateway.js';
 import type { Logger } from './logger.js';
+import type { SecuritySettings } from './security/settings.js';
 import type { Database } from './store/database.js';
 import type { Notifier } from './store/notifier.js';
 import type { Keyring } from './vault/keyring.js';
@@ -25,6 +26,8 @@ export interface ServerContext {
   publicUrl: string;
   /** Lets providers live on loopback / private addresses (development and tests). */
   allowPrivateNetwork: boolean;
+  /** Outbound policy (SSRF), client-address trust and rate limits. */
+  security: SecuritySettings;
   /** Runs the tools of sessions; holds this process's tool server connections. */
   toolGateway: ToolGateway;
 }

@@ -7,3 +7,13 @@ export { startServer, openStore, type RunningServer, type StartOptions } from '.
 export { createLogger, type Logger } from './logger.js';
 export { Keyring } from './vault/keyring.js';
 export type { Clock } from './clock.js';
+export { createApp } from './http/app.js';
+export {
+  createGuardedFetch,
+  OutboundPolicy,
+  OutboundRequestRefusedError,
+  parseAllowlist,
+  type GuardedFetch,
+  type GuardedFetchOptions,
+  type HostResolver,
+} from './security/outbound-guard.js';

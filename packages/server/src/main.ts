@@ -4,15 +4,17 @@ import { ConfigError, parseConfig, type ServerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startServer, openStore } from './server.js';
 import { createApiKey } from './services/api-keys.js';
-import { ensureBootstrapProject } from './services/projects.js';
+import { createProject, ensureBootstrapProject, getProject } from './services/projects.js';
 import { Keyring } from './vault/keyring.js';
 import { encryptionStatusCommand, rotateEncryptionCommand } from './vault/rotate-encryption.js';
 
 const USAGE = `Usage:
   gatehouse serve [--port 4310] [--host 127.0.0.1] [--data-dir ./.gatehouse]
       Runs the API, the hosted setup pages and the OAuth callback.
-  gatehouse keys create [--name NAME] [--data-dir ./.gatehouse]
-      Prints a new API key for the bootstrap project (shown once).
+  gatehouse keys create [--project prj_…] [--name NAME] [--data-dir ./.gatehouse]
+      Prints a new API key for the project (default: the bootstrap project), shown once.
+  gatehouse projects create --name NAME [--data-dir ./.gatehouse]
+      Creates a project (a tenant) and prints its id and its first API key (shown once).
   gatehouse keys generate-encryption-key
       Prints a new GATEHOUSE_ENCRYPTION_KEYS entry (kid:base64key).
   gatehouse keys rotate-encryption [--batch-size 200] [--data-dir ./.gatehouse]
@@ -33,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       name: { type: 'string' },
+      project: { type: 'string' },
       'batch-size': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -50,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = parseConfig(flags, process.env);
   if (command === 'serve') return serveCommand(config);
-  if (command === 'keys create') return createKeyCommand(config, values.name);
+  if (command === 'keys create') return createKeyCommand(config, values.name, values.project);
+  if (command === 'projects create') return createProjectCommand(config, values.name);
   if (command === 'keys rotate-encryption' || command === 'keys encryption-status') {
     const { store, keyring } = await openStore(config, createLogger('warn', process.stderr));
     try {
@@ -95,13 +99,37 @@ async function serveCommand(config: ServerConfig): Promise<number> {
   return 0;
 }
 
-async function createKeyCommand(config: ServerConfig, name: string | undefined): Promise<number> {
+async function createKeyCommand(config: ServerConfig, name: string | undefined, project: string | undefined): Promise<number> {
   const logger = createLogger('warn', process.stderr);
   const { store } = await openStore(config, logger);
   try {
-    const { projectId } = await ensureBootstrapProject(store.db, { allowedRedirectUrls: config.allowedRedirectUrls, bootstrapApiKey: config.bootstrapApiKey });
+    let projectId: string;
+    if (project !== undefined) {
+      if (!(await getProject(store.db, project))) {
+        console.error(`gatehouse: --project: no project ${project}.`);
+        return 1;
+      }
+      projectId = project;
+    } else {
+      ({ projectId } = await ensureBootstrapProject(store.db, { allowedRedirectUrls: config.allowedRedirectUrls, bootstrapApiKey: config.bootstrapApiKey }));
+    }
     const { apiKey } = await createApiKey(store.db, projectId, { name });
     console.log(apiKey);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function createProjectCommand(config: ServerConfig, name: string | undefined): Promise<number> {
+  if (!name?.trim() || name.length > 100) {
+    console.error('gatehouse: projects create needs --name NAME (1-100 characters).');
+    return 2;
+  }
+  const { store } = await openStore(config, createLogger('warn', process.stderr));
+  try {
+    const { projectId, apiKey } = await createProject(store.db, { name: name.trim() });
+    console.log(`project: ${projectId}\napi key (shown once, store it now): ${apiKey}`);
   } finally {
     await store.close();
   }

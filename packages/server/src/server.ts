@@ -6,6 +6,8 @@ import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import type { ServerContext } from './context.js';
 import { createApp } from './http/app.js';
+import { createServerFetch } from './security/outbound-guard.js';
+import { securitySettingsFrom } from './security/settings.js';
 import type { Logger } from './logger.js';
 import { ensureBootstrapProject, type BootstrapResult } from './services/projects.js';
 import { expireDueSetupSessions } from './services/setup-sessions.js';
@@ -65,7 +67,9 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
     catalog: loadProviderCatalog(config.providersFile),
     clock: options.clock ?? systemClock,
     logger,
-    fetch: options.fetch ?? fetch,
+    // Every outbound request goes through the SSRF guard unless a test brings its own fetch.
+    fetch: options.fetch ?? createServerFetch(config, logger),
+    security: securitySettingsFrom(config),
     publicUrl: config.publicUrl ?? '',
     allowPrivateNetwork: config.allowPrivateNetwork,
   } as ServerContext;

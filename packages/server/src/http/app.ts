@@ -6,6 +6,7 @@ import { newId } from '../ids.js';
 import { pageRoutes } from '../pages/routes.js';
 import { pingDatabase } from '../store/database.js';
 import { apiKeyAuth } from './api-key-auth.js';
+import { authFailureLimit } from './auth-failure-limit.js';
 import type { AppEnv } from './env.js';
 import { authConfigRoutes } from './routes/auth-configs.js';
 import { deploymentRoutes } from './routes/deployments.js';
@@ -14,7 +15,17 @@ import { setupSessionRoutes } from './routes/setup-sessions.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { sessionMcpRoutes } from '../gateway/session-mcp-endpoint.js';
-import { MAX_BODY_BYTES } from './validation.js';
+import { MAX_BODY_BYTES, MAX_FORM_BODY_BYTES } from './validation.js';
+
+/** Refuses a body over `maxSize` bytes with 413, whether it says its length up front or streams. */
+function limitBody(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new GatehouseError('payload_too_large', `The body is larger than ${maxSize / 1024} KiB.`);
+    },
+  });
+}
 
 /**
  * The whole HTTP surface: the `/v1` API, the hosted setup pages and the OAuth callback. Built from a
@@ -42,14 +53,9 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   });
 
   const api = new Hono<AppEnv>();
-  api.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new GatehouseError('payload_too_large', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB.`);
-      },
-    }),
-  );
+  // A client over its budget of invalid keys is refused before its body is even read.
+  api.use(authFailureLimit(context));
+  api.use(limitBody(MAX_BODY_BYTES));
   api.use(apiKeyAuth(context));
   // Sub-resources before `/providers/:providerId`, which would otherwise swallow them.
   api.route('/providers/deployments', deploymentRoutes(context));
@@ -60,7 +66,11 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
   api.route('/webhooks', webhookRoutes(context));
   app.route('/v1', api);
 
+  app.use('/mcp/*', authFailureLimit(context), limitBody(MAX_BODY_BYTES));
   app.route('/', sessionMcpRoutes(context));
+
+  // Hosted pages take small form posts only.
+  app.use('/setup/*', limitBody(MAX_FORM_BODY_BYTES));
 
   app.route('/', pageRoutes(context));
 

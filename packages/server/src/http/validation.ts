@@ -5,6 +5,36 @@ import { GatehouseError, invalidRequest } from '../errors.js';
 /** Largest JSON body the API accepts. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Largest form post the hosted pages accept (an API key and a CSRF token). */
+export const MAX_FORM_BODY_BYTES = 64 * 1024;
+
+/** Deepest nesting of arrays and objects a JSON body may have. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The deepest nesting of `[`/`{` in a JSON text, counted without parsing (strings skipped), so that
+ * a 10 000-deep body is refused before any recursive code (parser, validator, key conversion) walks it.
+ * Stops counting once `limit` is passed.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c) index++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) {
+      inString = true;
+    } else if (char === 0x5b || char === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** User-supplied key/value labels on objects: bounded so they cannot be used to store blobs. */
 export const metadataSchema = z
   .record(z.string().min(1).max(64), z.string().max(500))
@@ -35,9 +65,15 @@ export async function readJsonBody<T>(c: Context, schema: z.ZodType<T>): Promise
   if (!/^application\/json\b/i.test(contentType)) {
     throw new GatehouseError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
   }
+  const text = await c.req.text();
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw invalidRequest(`The body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, [
+      { path: '(body)', message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
+    ]);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(await c.req.text());
+    body = JSON.parse(text);
   } catch {
     throw invalidRequest('The body is not valid JSON.');
   }

@@ -112,7 +112,22 @@ export function pageRoutes(context: ServerContext) {
       const { definition, method } = await resolveSessionMethod(context, session);
       if (session.status !== 'pending') return finished(c, session, definition.name);
       if (method.type !== 'oauth2') return c.redirect(`/setup/${session.id}`, 303);
-      const redirect = await startAuthorization(context, session, method);
+      let redirect: Awaited<ReturnType<typeof startAuthorization>>;
+      try {
+        redirect = await startAuthorization(context, session, method);
+      } catch (error) {
+        // Discovery failed or was refused by the outbound guard: say so, without the details.
+        context.logger.warn({ setupSessionId: session.id, err: (error as Error).message }, 'could not start the authorization');
+        return page(
+          c,
+          errorPage({
+            status: 502,
+            title: `${definition.name} can’t be reached`,
+            message: 'Gatehouse could not reach the provider to start signing in. Try again in a moment, or return to the app.',
+          }),
+          502,
+        );
+      }
       if (!redirect) return invalidLinkPage(c);
       setCookie(c, `${OAUTH_COOKIE_PREFIX}${session.id}`, redirect.browserBinding, cookieOptions('/oauth/callback', session, context, secureCookies));
       c.header('cache-control', 'no-store');

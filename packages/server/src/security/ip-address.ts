@@ -50,14 +50,27 @@ function ipv6Value(address: string): bigint {
   return groups.reduce((value, group) => (value << 16n) | BigInt(parseInt(group, 16)), 0n);
 }
 
-/** Formats a parsed address back to text (IPv6 as eight hex groups, without `::` shortening). */
+/** Formats a parsed address back to text; IPv6 in the RFC 5952 form (`::1`, `::ffff:7f00:1`). */
 export function formatAddress(address: ParsedAddress): string {
   if (address.family === 4) {
     return [24n, 16n, 8n, 0n].map((shift) => String((address.value >> shift) & 0xffn)).join('.');
   }
-  const groups: string[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(((address.value >> shift) & 0xffffn).toString(16));
-  return groups.join(':');
+  const groups: number[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((address.value >> shift) & 0xffffn));
+  // The longest run of two or more zero groups (the first of equal ones) becomes `::`.
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let start = 0; start < 8; start++) {
+    let length = 0;
+    while (start + length < 8 && groups[start + length] === 0) length++;
+    if (length > bestLength) {
+      bestStart = start;
+      bestLength = length;
+    }
+  }
+  const hex = groups.map((group) => group.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
 
 /** Parses `10.0.0.0/8`, `fd00::/8` or a bare address (a /32 or /128); undefined if it is neither. */

@@ -49,6 +49,19 @@ export async function ensureBootstrapProject(
   });
 }
 
+/**
+ * Creates a project (a tenant) with its first API key; the key is returned once, in plaintext, and
+ * stored only as a hash.
+ */
+export async function createProject(db: Database, options: { name: string; allowedRedirectUrls?: string[] }): Promise<{ projectId: string; apiKey: string }> {
+  return db.transaction(async (tx) => {
+    const projectId = newId('project');
+    await tx.insert(projects).values({ id: projectId, name: options.name, allowedRedirectUrls: options.allowedRedirectUrls ?? [] });
+    const { apiKey } = await createApiKey(tx as unknown as Database, projectId, { name: 'first key' });
+    return { projectId, apiKey };
+  });
+}
+
 /** The project row, or undefined. */
 export async function getProject(db: Database, projectId: string) {
   const [project] = await db.select().from(projects).where(eq(projects.id, projectId)).limit(1);

@@ -1,7 +1,8 @@
 import { and, desc, eq } from 'drizzle-orm';
 import { providerDefinitionSchema, type AuthMethod, type ProviderDefinition } from '../catalog/provider-schema.js';
 import type { ServerContext } from '../context.js';
-import { GatehouseError, invalidRequest, notFound } from '../errors.js';
+import { GatehouseError, invalidRequest, notFound, type ErrorDetail } from '../errors.js';
+import { OutboundRequestRefusedError } from '../security/outbound-guard.js';
 import { customProviders, providerDeployments } from '../store/schema.js';
 
 /** A provider as the API shows it: its definition and where it comes from. */
@@ -59,6 +60,7 @@ export async function createCustomProvider(
       { path: 'mcp_server.transport', message: 'stdio is not allowed through the API' },
     ]);
   }
+  assertServerSideUrlsAllowed(context, definition);
   if (RESERVED_PROVIDER_IDS.has(definition.id) || context.catalog.has(definition.id)) {
     throw new GatehouseError('conflict', `The provider id "${definition.id}" is taken by a built-in provider; choose another id.`);
   }
@@ -71,6 +73,32 @@ export async function createCustomProvider(
     throw new GatehouseError('conflict', `A provider with id "${definition.id}" already exists in this project.`);
   }
   return { definition, source: 'custom' };
+}
+
+/**
+ * The URLs Gatehouse itself will request (discovery, token, revocation, tool server) must pass the
+ * outbound policy: a literal private address, `localhost` or plain http is refused here with a 400
+ * naming the field. Names that resolve to private addresses are refused when connecting (the guard).
+ */
+function assertServerSideUrlsAllowed(context: ServerContext, definition: ProviderDefinition): void {
+  const urls: Array<[string, string | undefined]> = [];
+  definition.authMethods.forEach((method, index) => {
+    if (method.type !== 'oauth2') return;
+    urls.push([`auth_methods.${index}.issuer`, method.issuer], [`auth_methods.${index}.token_url`, method.tokenUrl]);
+    urls.push([`auth_methods.${index}.revocation_url`, method.revocationUrl]);
+  });
+  if (definition.mcpServer && definition.mcpServer.transport !== 'stdio') urls.push(['mcp_server.url', definition.mcpServer.url]);
+  const details: ErrorDetail[] = [];
+  for (const [path, value] of urls) {
+    if (!value) continue;
+    try {
+      context.security.outboundPolicy.checkUrl(new URL(value));
+    } catch (error) {
+      if (!(error instanceof OutboundRequestRefusedError)) throw error;
+      details.push({ path, message: error.message });
+    }
+  }
+  if (details.length > 0) throw invalidRequest(`The provider definition is not allowed: ${details[0]!.path}: ${details[0]!.message}`, details);
 }
 
 /** Deletes a custom provider that no deployment uses any more. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
 import { createSetupSession, getSetupSession, listSetupSessions } from '../../services/setup-sessions.js';
 import { MAX_WAIT_MS, waitForSetupSessions } from '../../services/wait-for-setup-sessions.js';
+import { enforceProjectRateLimit } from '../../security/rate-limit.js';
 import type { AppEnv } from '../env.js';
 import { setupSessionToWire } from '../serializers.js';
 import { idSchema, metadataSchema, pageQuerySchema, readJsonBody, readQuery } from '../validation.js';
@@ -38,6 +39,7 @@ export function setupSessionRoutes(context: ServerContext) {
   return new Hono<AppEnv>()
     .post('/', async (c) => {
       const body = await readJsonBody(c, createSchema);
+      await enforceProjectRateLimit(context, c.get('projectId'), 'setup_sessions');
       const view = await createSetupSession(context, c.get('projectId'), {
         providerId: body.provider_id,
         authMethodId: body.provider_auth_method_id,
