@@ -97,6 +97,7 @@ describe('cross-project isolation', () => {
   let paramIds: Record<string, string[]>;
   let bIds: string[];
   let aDeploymentId: string;
+  let unknownProjectCli: Awaited<ReturnType<typeof runCli>>;
 
   beforeAll(async () => {
     const dataDir = tempDir();
@@ -107,6 +108,8 @@ describe('cross-project isolation', () => {
     const second = await runCli(['keys', 'create', '--project', projectB, '--data-dir', dataDir]);
     expect(second.code, second.stderr).toBe(0);
     bSecondKey = second.stdout.trim();
+    // Before the server starts: while it runs, the embedded data folder is locked to it.
+    unknownProjectCli = await runCli(['keys', 'create', '--project', 'prj_doesnotexist', '--data-dir', dataDir]);
 
     toolServer = await startToolServer({ name: 'b-tools', auth: { type: 'api-key', header: 'x-api-key', validKeys: [B_USER_KEY] } });
     receiver = createServer((_req, res) => res.end('ok'));
@@ -211,9 +214,8 @@ describe('cross-project isolation', () => {
     const viaSecondKey = new RawApi(server.url, bSecondKey);
     expect(((await viaSecondKey.get('/v1/providers/b-tools')).json as { id: string }).id).toBe('b-tools');
     expect((await a.get('/v1/providers/b-tools')).status).toBe(404);
-    const unknown = await runCli(['keys', 'create', '--project', 'prj_doesnotexist', '--data-dir', server.dataDir]);
-    expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain('no project prj_doesnotexist');
+    expect(unknownProjectCli.code).not.toBe(0);
+    expect(unknownProjectCli.stderr).toContain('no project prj_doesnotexist');
   });
 
   it('covers every route of the app', () => {
