@@ -64,9 +64,17 @@ export function refreshAuthConfig(
   const key = `${authConfigId}@${seenVersion}`;
   let pending = inFlight.get(key);
   if (!pending) {
-    pending = withAuthConfigLock(context, authConfigId, (db) => refreshLocked(context, db, projectId, authConfigId, seenVersion, force)).finally(() =>
-      inFlight.delete(key),
-    );
+    pending = withAuthConfigLock(context, authConfigId, async (db) => {
+      const webhookEvents: string[] = [];
+      const outcome = await refreshLocked(context, db, projectId, authConfigId, seenVersion, force, webhookEvents);
+      return { outcome, webhookEvents };
+    })
+      .then(async ({ outcome, webhookEvents }) => {
+        // After the lock's transaction committed: a dispatcher woken earlier could not see the event yet.
+        for (const eventId of webhookEvents) await notifyWebhookDue(context, eventId);
+        return outcome;
+      })
+      .finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
   return pending;
@@ -79,6 +87,7 @@ async function refreshLocked(
   authConfigId: string,
   seenVersion: number,
   force: boolean,
+  webhookEvents: string[],
 ): Promise<RefreshOutcome> {
   const [row] = await db
     .select()
@@ -132,10 +141,10 @@ async function refreshLocked(
     }
     try {
       const result = await oauth.processRefreshTokenResponse(authorizationServer, client, response);
-      return await storeRefreshedCredentials(context, db, row, credentials, result);
+      return await storeRefreshedCredentials(context, db, row, credentials, result, webhookEvents);
     } catch (error) {
       const code = error instanceof oauth.ResponseBodyError ? error.error : 'invalid_token_response';
-      if (GRANT_GONE.has(code)) return markReauthorizationRequired(context, db, row, code);
+      if (GRANT_GONE.has(code)) return markReauthorizationRequired(context, db, row, code, webhookEvents);
       return recordFailure(context, db, row, code.slice(0, 64));
     }
   }
@@ -161,6 +170,7 @@ async function storeRefreshedCredentials(
   row: AuthConfigRow,
   previous: Extract<Credentials, { type: 'oauth2' }>,
   result: oauth.TokenEndpointResponse,
+  webhookEvents: string[],
 ): Promise<RefreshOutcome> {
   const now = context.clock.now();
   const expiresAt = typeof result.expires_in === 'number' ? new Date(now.getTime() + result.expires_in * 1000) : undefined;
@@ -192,13 +202,19 @@ async function storeRefreshedCredentials(
     return { kind: 'already_refreshed', authConfig: current ?? row };
   }
   await recordAuthConfigEvent(db, { projectId: row.projectId, authConfigId: row.id, type: 'refreshed', at: now });
-  await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.refreshed', data: authConfigToWire(updated) });
-  void notifyWebhookDue(context).catch(() => {});
+  const eventId = await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.refreshed', data: authConfigToWire(updated) });
+  if (eventId) webhookEvents.push(eventId);
   context.logger.info({ authConfigId: row.id, version: updated.credentialsVersion, rotated: Boolean(result.refresh_token) }, 'auth config refreshed');
   return { kind: 'refreshed', authConfig: updated };
 }
 
-async function markReauthorizationRequired(context: ServerContext, db: Database, row: AuthConfigRow, errorCode: string): Promise<RefreshOutcome> {
+async function markReauthorizationRequired(
+  context: ServerContext,
+  db: Database,
+  row: AuthConfigRow,
+  errorCode: string,
+  webhookEvents: string[],
+): Promise<RefreshOutcome> {
   const now = context.clock.now();
   const [updated] = await db
     .update(authConfigs)
@@ -215,8 +231,8 @@ async function markReauthorizationRequired(context: ServerContext, db: Database,
       errorCode,
       at: now,
     });
-    await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.reauthorization_required', data: authConfigToWire(updated) });
-    void notifyWebhookDue(context).catch(() => {});
+    const eventId = await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.reauthorization_required', data: authConfigToWire(updated) });
+    if (eventId) webhookEvents.push(eventId);
     context.logger.warn({ authConfigId: row.id, errorCode }, 'auth config needs re-authorization');
   }
   return { kind: 'reauthorization_required', authConfig: updated ?? row };

@@ -115,7 +115,7 @@ export const authConfigs = pgTable(
     credentialsKeyId: text('credentials_key_id').notNull(),
     accessTokenExpiresAt: timestamp('access_token_expires_at', { withTimezone: true, mode: 'date' }),
     setupSessionId: text('setup_session_id'),
-    /** Grows by one each time the credentials change (refresh, re-authorization, key rotation). */
+    /** Grows by one each time the credentials change (refresh, re-authorization); re-encryption under a new key keeps it, since the secret is the same. */
     credentialsVersion: integer('credentials_version').notNull().default(1),
     lastRefreshedAt: timestamp('last_refreshed_at', { withTimezone: true, mode: 'date' }),
     /** Class of the last refresh failure (`invalid_grant`, `token_endpoint_unavailable`, …); never a secret. */
