@@ -176,6 +176,26 @@ describe('provider sessions', () => {
       expect((await call(session, 'search__whoami')).status).toBe('succeeded');
     });
 
+    it('a token the tool server refuses is refreshed once, and calls in flight on the same connection are not hurt', async () => {
+      const daveAuthConfigId = await authorizeUser(gatehouse, browser, 'notes', 'dave');
+      const daveSession = await sessionFor(daveAuthConfigId);
+      expect(textOf(await call(daveSession, 'notes__whoami'))).toContain('dave');
+      const refreshesBefore = upstream.tokenRequests().filter((request) => request.grantType === 'refresh_token').length;
+
+      const sleepersBefore = notes.toolServer.calls().filter((record) => record.tool === 'sleep').length;
+      const inFlight = Array.from({ length: 3 }, () => call(daveSession, 'notes__sleep', { ms: 700 }));
+      await notes.toolServer.waitForCalls('sleep', sleepersBefore + 3);
+      // The provider drops the access token early; the refresh token still works.
+      expect(upstream.revokeAccessTokensOf('dave')).toBeGreaterThan(0);
+      const refused = await call(daveSession, 'notes__whoami');
+
+      expect(refused.status).toBe('succeeded');
+      expect(textOf(refused)).toContain('dave');
+      for (const sleeper of await Promise.all(inFlight)) expect(sleeper).toMatchObject({ status: 'succeeded', error: null });
+      expect(upstream.tokenRequests().filter((request) => request.grantType === 'refresh_token').length - refreshesBefore).toBe(1);
+      expect((await gatehouse.providers.authConfigs.get(daveAuthConfigId)).status).toBe('active');
+    });
+
     it('a token the tool server rejects asks for re-authorization', async () => {
       const carolAuthConfigId = await authorizeUser(gatehouse, browser, 'notes', 'carol');
       const carolSession = await sessionFor(carolAuthConfigId);

@@ -110,6 +110,13 @@ export interface Upstream {
    */
   revokeGrantsFor(accountId: string): number;
   /**
+   * Invalidates the account's access tokens before their time (as a provider that rotates its
+   * signing keys would) while its refresh tokens stay valid. Returns how many were removed.
+   */
+  revokeAccessTokensOf(accountId: string): number;
+  /** Changes the lifetime of access tokens issued from now on (those already issued keep theirs). */
+  setAccessTokenTtl(seconds: number): void;
+  /**
    * Registers a client after start-up (through the adapter's `Client` model), for clients whose
    * redirect URI is known only once the Gatehouse deployment exists.
    */
@@ -246,6 +253,18 @@ class MemoryStore {
     }
     return grantIds.size;
   }
+
+  /** Deletes the account's access tokens only: its grants and refresh tokens keep working. */
+  revokeAccessTokens(accountId: string): number {
+    let removed = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.model === 'AccessToken' && entry.payload.accountId === accountId) {
+        this.entries.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,6 +317,7 @@ function basicClientId(authorization: string | undefined): string | undefined {
 
 export async function startUpstream(options: UpstreamOptions): Promise<Upstream> {
   const [Provider, jwk] = await Promise.all([loadProvider(), loadSigningJwk()]);
+  let accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 3600;
 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -348,7 +368,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     rotateRefreshToken: options.rotateRefreshTokens ?? false,
     clientBasedCORS: () => true,
     ttl: {
-      AccessToken: options.accessTokenTtlSeconds ?? 3600,
+      AccessToken: () => accessTokenTtlSeconds,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: options.refreshTokenTtlSeconds ?? 14 * 24 * 3600,
@@ -495,6 +515,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       override = fn;
     },
     revokeGrantsFor: (accountId) => store.revokeAccount(accountId),
+    revokeAccessTokensOf: (accountId) => store.revokeAccessTokens(accountId),
+    setAccessTokenTtl(seconds) {
+      accessTokenTtlSeconds = seconds;
+    },
     addClient: (client) =>
       store.adapterFor('Client').upsert(client.clientId, {
         client_id: client.clientId,

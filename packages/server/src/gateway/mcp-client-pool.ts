@@ -64,10 +64,14 @@ export class McpClientPool {
     }
   }
 
-  /** Drops a connection (after it failed), so the next call opens a fresh one. */
-  async evict(target: ToolServerTarget): Promise<void> {
+  /**
+   * Drops `connection` (after it broke), so the next call opens a fresh one. Does nothing if the pool
+   * already holds another connection for the target: one opened since by another call, still good.
+   */
+  async evict(target: ToolServerTarget, connection: PooledConnection): Promise<void> {
     const entry = this.entries.get(target.key);
-    if (!entry) return;
+    if (!entry || (await entry.connection.catch(() => undefined)) !== connection) return;
+    if (this.entries.get(target.key) !== entry) return;
     this.entries.delete(target.key);
     await entry.close().catch(() => {});
   }

@@ -73,7 +73,8 @@ export class ToolGateway {
       session.providers.map(async (ref) => {
         try {
           const target = await resolveToolServerTarget(this.context, session.projectId, ref);
-          return { ref, tools: await this.providerTools(target, ref, prefixes.get(ref.deploymentId)!) };
+          const tools = await this.withOneRefresh(session, ref, target, (current) => this.providerTools(current, ref, prefixes.get(ref.deploymentId)!));
+          return { ref, tools };
         } catch (error) {
           const failure = asToolCallError(error);
           return { ref, error: { code: failure.code, message: failure.message } };
@@ -103,11 +104,14 @@ export class ToolGateway {
     try {
       if (!ref) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
       const target = await resolveToolServerTarget(this.context, session.projectId, ref);
-      const tools = await this.providerTools(target, ref, prefixes.get(ref.deploymentId)!);
-      const tool = tools.find((candidate) => candidate.name === toolName);
-      if (!tool) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
-      originalName = tool.originalName;
-      result = await this.invokeRefreshingOnce(session, ref, target, tool.originalName, args, toolCallId, signal);
+      let attempt = 0;
+      result = await this.withOneRefresh(session, ref, target, async (current) => {
+        const tools = await this.providerTools(current, ref, prefixes.get(ref.deploymentId)!);
+        const tool = tools.find((candidate) => candidate.name === toolName);
+        if (!tool) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
+        originalName = tool.originalName;
+        return this.invoke(current, tool.originalName, args, attempt++ === 0 ? toolCallId : `${toolCallId}_retry`, signal);
+      });
     } catch (error) {
       failure = asToolCallError(error);
       if (failure.code === 'tool_server_error' || failure.code === 'tool_server_unavailable') {
@@ -134,20 +138,18 @@ export class ToolGateway {
   }
 
   /**
-   * Calls the tool; if the tool server refuses an OAuth token, refreshes it once (single-flight) and
-   * calls again. The refused request never reached the tool, so the retry cannot repeat an action.
+   * Runs `work` (list tools, call a tool) against the tool server; if the tool server refuses an
+   * OAuth token, refreshes it once (single-flight) and runs `work` again with the new credentials.
+   * The refused request never reached the tool, so the retry cannot repeat an action.
    */
-  private async invokeRefreshingOnce(
+  private async withOneRefresh<T>(
     session: SessionRow,
     ref: SessionProviderRef,
     target: ToolServerTarget,
-    originalName: string,
-    args: Record<string, unknown>,
-    toolCallId: string,
-    signal: AbortSignal | undefined,
-  ): Promise<CallToolResult> {
+    work: (target: ToolServerTarget) => Promise<T>,
+  ): Promise<T> {
     try {
-      return await this.invoke(target, originalName, args, toolCallId, signal);
+      return await work(target);
     } catch (error) {
       if (!(error instanceof ToolCallError) || error.code !== 'reauthorization_required' || !target.refreshable) throw error;
       const outcome = await refreshAuthConfig(this.context, session.projectId, target.authConfigId!, target.authConfigVersion!, true);
@@ -161,8 +163,7 @@ export class ToolGateway {
             'create a setup session with this provider_auth_config_id so the user can authorize again.',
         );
       }
-      const refreshed = await resolveToolServerTarget(this.context, session.projectId, ref);
-      return this.invoke(refreshed, originalName, args, `${toolCallId}_retry`, signal);
+      return work(await resolveToolServerTarget(this.context, session.projectId, ref));
     }
   }
 
@@ -177,11 +178,15 @@ export class ToolGateway {
       const tools = await this.withConnection(target, async (connection) => {
         const listed: Tool[] = [];
         let cursor: string | undefined;
-        do {
-          const page = await connection.client.listTools(cursor ? { cursor } : undefined, { timeout: this.options.toolCallTimeoutMs });
-          listed.push(...page.tools);
-          cursor = page.nextCursor;
-        } while (cursor && listed.length < 1000);
+        try {
+          do {
+            const page = await connection.client.listTools(cursor ? { cursor } : undefined, { timeout: this.options.toolCallTimeoutMs });
+            listed.push(...page.tools);
+            cursor = page.nextCursor;
+          } while (cursor && listed.length < 1000);
+        } catch (error) {
+          throw describeListFailure(target, error);
+        }
         return listed;
       });
       cached = { tools, fetchedAt: Date.now() };
@@ -218,7 +223,10 @@ export class ToolGateway {
     try {
       return await work(connection);
     } catch (error) {
-      if (!(error instanceof ToolCallError) || error.code !== 'tool_timeout') await this.pool.evict(target);
+      // Only a broken connection is dropped. A refused token, a timeout, an oversized result or a
+      // tool's own error concern one request: closing the shared connection for them would fail
+      // every other call in flight on it.
+      if (!(error instanceof ToolCallError) || error.code === 'tool_server_unavailable') await this.pool.evict(target, connection);
       throw error;
     }
   }
@@ -292,6 +300,23 @@ function describeCallFailure(
     return new ToolCallError('tool_server_unavailable', `${server} dropped the connection during the call.`);
   }
   return new ToolCallError('tool_server_error', `${server} failed the call (${message.slice(0, 200)}).`);
+}
+
+/** A failed `tools/list`: a refused token asks for a refresh (or re-authorization), like a refused call. */
+function describeListFailure(target: ToolServerTarget, error: unknown): ToolCallError {
+  if (error instanceof ToolCallError) return error;
+  const status = (error as { code?: unknown }).code;
+  if (status === 401 || status === 403) {
+    return new ToolCallError(
+      'reauthorization_required',
+      `The ${target.providerId} tool server refused the user's credentials; the user must authorize again (create a setup session for this auth config).`,
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/closed|terminated|ECONN|fetch failed|socket/i.test(message)) {
+    return new ToolCallError('tool_server_unavailable', `The ${target.providerId} tool server dropped the connection while listing its tools.`);
+  }
+  return new ToolCallError('tool_server_error', `The ${target.providerId} tool server could not list its tools (${message.slice(0, 200)}).`);
 }
 
 function asToolCallError(error: unknown): ToolCallError {
