@@ -6,7 +6,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Logger } from '../logger.js';
 import { observedFetch, type ExchangeProblem } from './observed-fetch.js';
 import { ToolCallError } from './tool-call-error.js';
-import type { ToolServerTarget } from './tool-server-target.js';
+import { redactCredentials, type ToolServerTarget } from './tool-server-target.js';
 
 const IDLE_CLOSE_MS = 5 * 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -108,7 +108,9 @@ export class McpClientPool {
     };
     const client = new Client({ name: 'gatehouse', version: this.options.clientVersion });
     const transport = this.createTransport(target, observe);
-    client.onerror = (error) => this.options.logger.debug({ providerId: target.providerId, err: error.message }, 'tool server connection error');
+    // Transport errors quote the tool server's answer, which may quote the credentials it was sent.
+    client.onerror = (error) =>
+      this.options.logger.debug({ providerId: target.providerId, err: redactCredentials(error.message, target) }, 'tool server connection error');
     client.onclose = () => {
       if (this.entries.get(target.key)?.connection === connection) this.entries.delete(target.key);
     };
@@ -128,7 +130,7 @@ export class McpClientPool {
       }))
       .catch(async (error: Error) => {
         await client.close().catch(() => {});
-        this.options.logger.warn({ providerId: target.providerId, err: error.message }, 'could not connect to tool server');
+        this.options.logger.warn({ providerId: target.providerId, err: redactCredentials(error.message, target) }, 'could not connect to tool server');
         if (connectProblem === 'unauthorized') {
           throw new ToolCallError(
             'reauthorization_required',

@@ -9,7 +9,7 @@ import { TOOL_CALL_META_KEY, type ExchangeProblem } from './observed-fetch.js';
 import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
 import { exposedToolNames, namespacePrefixes } from './tool-names.js';
 import { refreshAuthConfig } from '../oauth/refresh.js';
-import { resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
+import { redactCredentials, resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
 
 const TOOL_LIST_TTL_MS = 5 * 60_000;
 const CONNECT_ATTEMPTS = 3;
@@ -71,12 +71,13 @@ export class ToolGateway {
     const prefixes = namespacePrefixes(session.providers);
     const results = await Promise.all(
       session.providers.map(async (ref) => {
+        let target: ToolServerTarget | undefined;
         try {
-          const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+          target = await resolveToolServerTarget(this.context, session.projectId, ref);
           const tools = await this.withOneRefresh(session, ref, target, (current) => this.providerTools(current, ref, prefixes.get(ref.deploymentId)!));
           return { ref, tools };
         } catch (error) {
-          const failure = asToolCallError(error);
+          const failure = asToolCallError(error, target);
           return { ref, error: { code: failure.code, message: failure.message } };
         }
       }),
@@ -101,9 +102,10 @@ export class ToolGateway {
     let originalName: string | null = null;
     let result: CallToolResult | null = null;
     let failure: ToolCallError | null = null;
+    let target: ToolServerTarget | undefined;
     try {
       if (!ref) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
-      const target = await resolveToolServerTarget(this.context, session.projectId, ref);
+      target = await resolveToolServerTarget(this.context, session.projectId, ref);
       let attempt = 0;
       result = await this.withOneRefresh(session, ref, target, async (current) => {
         const tools = await this.providerTools(current, ref, prefixes.get(ref.deploymentId)!);
@@ -113,7 +115,7 @@ export class ToolGateway {
         return this.invoke(current, tool.originalName, args, attempt++ === 0 ? toolCallId : `${toolCallId}_retry`, signal);
       });
     } catch (error) {
-      failure = asToolCallError(error);
+      failure = asToolCallError(error, target);
       if (failure.code === 'tool_server_error' || failure.code === 'tool_server_unavailable') {
         this.context.logger.warn({ sessionId: session.id, toolName, code: failure.code }, 'tool call failed');
       }
@@ -215,7 +217,7 @@ export class ToolGateway {
       try {
         connection = await this.pool.acquire(target);
       } catch (error) {
-        const failure = asToolCallError(error);
+        const failure = asToolCallError(error, target);
         if (failure.code !== 'tool_server_unavailable' || attempt >= CONNECT_ATTEMPTS) throw failure;
         await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** (attempt - 1)));
       }
@@ -295,7 +297,8 @@ function describeCallFailure(
     return new ToolCallError('tool_timeout', `${server} did not answer within ${options.toolCallTimeoutMs} ms; the call was cancelled.`);
   }
   if (callerAborted) return new ToolCallError('tool_timeout', 'The call was cancelled by the caller.');
-  const message = error instanceof Error ? error.message : String(error);
+  // The message may quote the tool server's answer, which may quote the credentials it was sent.
+  const message = redactCredentials(error instanceof Error ? error.message : String(error), target);
   if (/closed|terminated|ECONN|fetch failed|socket/i.test(message)) {
     return new ToolCallError('tool_server_unavailable', `${server} dropped the connection during the call.`);
   }
@@ -312,14 +315,16 @@ function describeListFailure(target: ToolServerTarget, error: unknown): ToolCall
       `The ${target.providerId} tool server refused the user's credentials; the user must authorize again (create a setup session for this auth config).`,
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = redactCredentials(error instanceof Error ? error.message : String(error), target);
   if (/closed|terminated|ECONN|fetch failed|socket/i.test(message)) {
     return new ToolCallError('tool_server_unavailable', `The ${target.providerId} tool server dropped the connection while listing its tools.`);
   }
   return new ToolCallError('tool_server_error', `The ${target.providerId} tool server could not list its tools (${message.slice(0, 200)}).`);
 }
 
-function asToolCallError(error: unknown): ToolCallError {
+/** A failure as a tool error; a raw error's message (which may quote the tool server) loses `target`'s credentials. */
+function asToolCallError(error: unknown, target: ToolServerTarget | undefined): ToolCallError {
   if (error instanceof ToolCallError) return error;
-  return new ToolCallError('tool_server_error', error instanceof Error ? error.message.slice(0, 300) : 'tool call failed');
+  if (!(error instanceof Error)) return new ToolCallError('tool_server_error', 'tool call failed');
+  return new ToolCallError('tool_server_error', (target ? redactCredentials(error.message, target) : error.message).slice(0, 300));
 }

@@ -99,6 +99,27 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
 }
 
 /**
+ * `text` with every credential of `target` (the injected header values, their words, and the injected
+ * environment) replaced by `[redacted]`. For messages built from what a tool server answered: many
+ * servers quote the credentials they refuse, and such a message goes to logs and to the API caller
+ * (the agent, so the model). Redact before truncating, so no partial credential survives.
+ */
+export function redactCredentials(text: string, target: Pick<ToolServerTarget, 'headers' | 'env'>): string {
+  const secrets = new Set<string>();
+  for (const value of [...Object.values(target.headers), ...Object.values(target.env)]) {
+    // The whole value (`Bearer …`, a key) and its words long enough to be secrets (the token, not `Bearer`).
+    for (const candidate of [value, ...value.split(/\s+/).filter((word) => word.length >= 8)]) {
+      if (candidate.length < 4) continue;
+      secrets.add(candidate);
+      secrets.add(encodeURIComponent(candidate));
+    }
+  }
+  let redacted = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) redacted = redacted.split(secret).join('[redacted]');
+  return redacted;
+}
+
+/**
  * Refreshes an OAuth access token that expires within its refresh window before it is used. A
  * transient refresh failure keeps the old token while it is still valid.
  */

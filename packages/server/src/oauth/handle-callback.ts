@@ -16,6 +16,9 @@ import { resolveAuthorizationServer } from './authorization-server.js';
 import { exchangeAuthorizationCode, TokenExchangeError } from './exchange-code.js';
 import { codeVerifierAad, sha256 } from './start-authorization.js';
 
+/** The characters and length an id can have (see `newId`); checked before the id reaches a query. */
+const DEPLOYMENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** What the callback page shows. */
 export type CallbackOutcome =
   /** Unknown, used, or foreign `state`, or another browser: a generic refusal that reveals nothing. */
@@ -38,6 +41,9 @@ export async function handleOAuthCallback(
   callbackUrl: URL,
   browserBindingFor: (setupSessionId: string) => string | undefined,
 ): Promise<CallbackOutcome> {
+  // Deployment ids are `pde_` + base62; anything else names no deployment (and a NUL byte from
+  // `%00` in the path would make the database refuse the query: a 500 instead of the generic page).
+  if (!DEPLOYMENT_ID_PATTERN.test(deploymentId)) return { kind: 'invalid' };
   const state = callbackUrl.searchParams.get('state');
   if (!state || state.length > 512) return { kind: 'invalid' };
   const stateHash = sha256(state);
