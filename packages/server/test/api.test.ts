@@ -34,6 +34,52 @@ describe('REST API', () => {
     });
   });
 
+  describe('NUL characters (PostgreSQL text cannot hold them)', () => {
+    const authorized = { authorization: '' };
+    beforeAll(() => {
+      authorized.authorization = `Bearer ${server.apiKey}`;
+    });
+
+    it('answers a NUL in any path or query with 400, never a database error', async () => {
+      const urls = [
+        '/v1/providers/%00',
+        '/v1/providers/deployments/pde_%00',
+        '/v1/providers/setup-sessions/%00',
+        '/v1/providers/setup-sessions/wait?ids=pas_%00',
+        '/v1/providers/auth-configs/%00/events',
+        '/v1/providers/auth-configs?provider_id=%00',
+        '/v1/sessions/%00/tools',
+        '/v1/webhooks/%00',
+        '/setup/%00',
+        '/oauth/callback/%00?state=x&code=y',
+      ];
+      for (const url of urls) {
+        const response = await fetch(`${server.url}${url}`, { headers: authorized });
+        expect({ url, status: response.status }).toEqual({ url, status: 400 });
+        expect((await response.json()).error.message).toMatch(/NUL character/);
+      }
+      expect(server.logs()).not.toContain('unhandled error');
+    });
+
+    it('refuses a NUL inside a JSON body with 400 and creates nothing', async () => {
+      const before = (await gatehouse.providers.list()).data.length;
+      for (const body of [
+        { id: 'nul-name', name: 'a\u0000b', auth_methods: [], mcp_server: { url: 'https://tools.example.com/mcp' } },
+        { id: 'nul-key', name: 'Nul', auth_methods: [], mcp_server: { url: 'https://tools.example.com/mcp' }, metadata: { 'k\u0000': 'v' } },
+      ]) {
+        const response = await fetch(`${server.url}/v1/providers`, {
+          method: 'POST',
+          headers: { ...authorized, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(response.status).toBe(400);
+        expect((await response.json()).error.message).toMatch(/NUL character/);
+      }
+      expect((await gatehouse.providers.list()).data.length).toBe(before);
+      expect(server.logs()).not.toContain('unhandled error');
+    });
+  });
+
   describe('providers', () => {
     it('lists the built-in catalog with real endpoints', async () => {
       const { data } = await gatehouse.providers.list();

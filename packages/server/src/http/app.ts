@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ServerContext } from '../context.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, invalidRequest } from '../errors.js';
 import { newId } from '../ids.js';
 import { pageRoutes } from '../pages/routes.js';
 import { pingDatabase } from '../store/database.js';
@@ -45,6 +45,15 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
       { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
       'request',
     );
+  });
+
+  // PostgreSQL text cannot hold U+0000: refuse it in the URL once, here, rather than as a database
+  // error (a 500) in whichever query it would reach.
+  app.use(async (c, next) => {
+    if (c.req.url.includes('%00')) {
+      throw invalidRequest('The URL contains a NUL character (%00), which no Gatehouse id or parameter can hold.');
+    }
+    await next();
   });
 
   app.get('/healthz', async (c) => {

@@ -35,6 +35,8 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
+class NulCharacterError extends Error {}
+
 /** User-supplied key/value labels on objects: bounded so they cannot be used to store blobs. */
 export const metadataSchema = z
   .record(z.string().min(1).max(64), z.string().max(500))
@@ -73,8 +75,13 @@ export async function readJsonBody<T>(c: Context, schema: z.ZodType<T>): Promise
   }
   let body: unknown;
   try {
-    body = JSON.parse(text);
-  } catch {
+    body = JSON.parse(text, (key, value: unknown) => {
+      // PostgreSQL text cannot hold U+0000; refuse it here rather than fail in the database.
+      if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) throw new NulCharacterError();
+      return value;
+    });
+  } catch (error) {
+    if (error instanceof NulCharacterError) throw invalidRequest('The body contains a NUL character (\\u0000), which no Gatehouse field can hold.');
     throw invalidRequest('The body is not valid JSON.');
   }
   const parsed = schema.safeParse(body);

@@ -15,9 +15,16 @@ export function preview(value: unknown): string {
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}… (${text.length} characters)` : text;
 }
 
-/** Stores the record of one finished tool call. */
+/**
+ * Stores the record of one finished tool call. Its text comes from the caller (tool name, arguments)
+ * and from the tool server (errors): U+0000, which PostgreSQL text cannot hold, is replaced so a
+ * stray NUL cannot turn a finished call into a database error.
+ */
 export async function recordToolCall(context: ServerContext, row: typeof toolCalls.$inferInsert): Promise<ToolCallRow> {
-  const [stored] = await context.db.insert(toolCalls).values(row).returning();
+  const storable = Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [key, typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value]),
+  ) as typeof row;
+  const [stored] = await context.db.insert(toolCalls).values(storable).returning();
   return stored!;
 }
 
