@@ -228,6 +228,18 @@ describe('OAuth callback security', () => {
       expect((error as SetupSessionFailedError).setupSession.error?.message).toContain('The user cancelled');
     });
 
+    it('fails the session as an invalid response, without a token request, when the provider sends no code', async () => {
+      const session = await newSession(fixtureA);
+      const attempt = await startAttemptOverHttp(session.url);
+      const before = tokenRequestCount(upstreamA);
+      const response = await deliverCallback(`${fixtureA.callbackUrl}?state=${attempt.state}&iss=${encodeURIComponent(upstreamA.issuer)}`, attempt.cookieHeader);
+      expect(response.status).toBe(200);
+      const failed = await gatehouse.providers.setupSessions.get(session.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.error).toEqual({ code: 'invalid_authorization_response', message: expect.stringMatching(/without an authorization code/) });
+      expect(tokenRequestCount(upstreamA)).toBe(before);
+    });
+
     it('sends the browser back to the app with status=failed when the app gave a redirect URL', async () => {
       const session = await newSession(fixtureA, { redirectUrl: APP_REDIRECT });
       const attempt = await startAttemptOverHttp(session.url);

@@ -45,6 +45,11 @@ export async function exchangeAuthorizationCode(context: ServerContext, exchange
         ? oauth.ClientSecretPost(exchange.clientSecret)
         : oauth.ClientSecretBasic(exchange.clientSecret);
 
+  if (!exchange.callbackParameters.get('code')) {
+    // oauth4webapi would refuse this before any request; say what really happened.
+    throw new TokenExchangeError('invalid_authorization_response', 'The provider sent the browser back without an authorization code.');
+  }
+
   let response: Response;
   try {
     response = await oauth.authorizationCodeGrantRequest(
