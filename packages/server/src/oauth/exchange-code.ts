@@ -3,6 +3,7 @@ import type { OAuth2AuthMethod } from '../catalog/provider-schema.js';
 import type { ServerContext } from '../context.js';
 import type { CompletedAuthorization } from '../services/setup-sessions.js';
 import { requestOptions } from './authorization-server.js';
+import { providerErrorCode } from './provider-error-code.js';
 
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 
@@ -102,7 +103,7 @@ function toCompletedAuthorization(
 function summarizeTokenError(error: unknown, status: number): TokenExchangeError {
   if (error instanceof oauth.ResponseBodyError) {
     // `error` is a registered code (RFC 6749 §5.2) and safe to show; the description is not echoed.
-    return new TokenExchangeError('token_exchange_failed', `The provider refused the token request (${error.error}).`);
+    return new TokenExchangeError('token_exchange_failed', `The provider refused the token request (${providerErrorCode(error.error, 'unrecognized error')}).`);
   }
   if (status >= 500) return new TokenExchangeError('token_endpoint_error', `The provider's token endpoint failed (HTTP ${status}).`);
   return new TokenExchangeError('invalid_token_response', `The provider's token response was not valid (HTTP ${status}).`);
@@ -117,7 +118,7 @@ async function parseNestedTokenResponse(response: Response, accessTokenPath: str
     throw new TokenExchangeError('invalid_token_response', `The provider's token response was not JSON (HTTP ${response.status}).`);
   }
   if (!response.ok || typeof body !== 'object' || body === null || (body as { ok?: unknown }).ok === false) {
-    const code = typeof (body as { error?: unknown })?.error === 'string' ? (body as { error: string }).error.slice(0, 64) : `HTTP ${response.status}`;
+    const code = typeof (body as { error?: unknown })?.error === 'string' ? providerErrorCode((body as { error: string }).error, 'provider_error') : `HTTP ${response.status}`;
     throw new TokenExchangeError('token_exchange_failed', `The provider refused the token request (${code}).`);
   }
   const parentPath = accessTokenPath.split('.').slice(0, -1);

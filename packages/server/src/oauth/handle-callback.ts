@@ -15,6 +15,7 @@ import { setupSessions } from '../store/schema.js';
 import { resolveAuthorizationServer } from './authorization-server.js';
 import { exchangeAuthorizationCode, TokenExchangeError } from './exchange-code.js';
 import { codeVerifierAad, sha256 } from './start-authorization.js';
+import { providerErrorCode } from './provider-error-code.js';
 
 /** The characters and length an id can have (see `newId`); checked before the id reaches a query. */
 const DEPLOYMENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
@@ -97,7 +98,7 @@ export async function handleOAuthCallback(
       );
     } catch (error) {
       if (error instanceof oauth.AuthorizationResponseError) {
-        return fail(error.error.slice(0, 64), describeProviderError(error.error, error.error_description));
+        return fail(providerErrorCode(error.error, 'provider_error'), describeProviderError(error.error, error.error_description));
       }
       context.logger.warn({ setupSessionId: session.id, reason: (error as Error).message }, 'authorization response rejected');
       return fail('invalid_authorization_response', 'The authorization response did not come from the expected provider.');
@@ -138,6 +139,6 @@ function withoutIss(parameters: URLSearchParams): URLSearchParams {
 }
 
 function describeProviderError(code: string, description: string | undefined): string {
-  const base = code === 'access_denied' ? 'Access was denied at the provider.' : `The provider returned an error (${code}).`;
+  const base = code === 'access_denied' ? 'Access was denied at the provider.' : `The provider returned an error (${providerErrorCode(code, 'unrecognized error')}).`;
   return description ? `${base} ${description.slice(0, 300)}` : base;
 }

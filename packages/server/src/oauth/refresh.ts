@@ -13,6 +13,7 @@ import { emitWebhookEvent, notifyWebhookDue } from '../services/webhook-events.j
 import type { Database } from '../store/database.js';
 import { authConfigs } from '../store/schema.js';
 import { requestOptions, resolveAuthorizationServer } from './authorization-server.js';
+import { providerErrorCode } from './provider-error-code.js';
 
 const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
@@ -143,9 +144,9 @@ async function refreshLocked(
       const result = await oauth.processRefreshTokenResponse(authorizationServer, client, response);
       return await storeRefreshedCredentials(context, db, row, credentials, result, webhookEvents);
     } catch (error) {
-      const code = error instanceof oauth.ResponseBodyError ? error.error : 'invalid_token_response';
+      const code = error instanceof oauth.ResponseBodyError ? providerErrorCode(error.error, 'provider_error') : 'invalid_token_response';
       if (GRANT_GONE.has(code)) return markReauthorizationRequired(context, db, row, code, webhookEvents);
-      return recordFailure(context, db, row, code.slice(0, 64));
+      return recordFailure(context, db, row, code);
     }
   }
   return recordFailure(context, db, row, lastErrorCode);

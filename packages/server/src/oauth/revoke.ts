@@ -4,6 +4,7 @@ import { openCredentials, type AuthConfigRow } from '../services/auth-configs.js
 import { getDeployment, openClientSecret } from '../services/deployments.js';
 import { findAuthMethod, getProvider } from '../services/providers.js';
 import { requestOptions, resolveAuthorizationServer } from './authorization-server.js';
+import { providerErrorCode } from './provider-error-code.js';
 
 const REVOCATION_TIMEOUT_MS = 10_000;
 
@@ -51,8 +52,8 @@ export async function revokeAtProvider(context: ServerContext, row: AuthConfigRo
     }
     return { attempted: true, confirmed: true, error: null };
   } catch (error) {
-    const code = error instanceof oauth.ResponseBodyError ? error.error : (error as Error).name === 'TimeoutError' ? 'timeout' : 'revocation_failed';
+    const code = error instanceof oauth.ResponseBodyError ? providerErrorCode(error.error, 'provider_error') : (error as Error).name === 'TimeoutError' ? 'timeout' : 'revocation_failed';
     context.logger.warn({ authConfigId: row.id, code }, 'revocation at the provider was not confirmed');
-    return { attempted: true, confirmed: false, error: code.slice(0, 64) };
+    return { attempted: true, confirmed: false, error: code };
   }
 }
