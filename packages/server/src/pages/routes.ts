@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -144,7 +145,7 @@ export function pageRoutes(context: ServerContext) {
 
       const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
       const csrfCookie = getCookie(c, `${CSRF_COOKIE_PREFIX}${session.id}`);
-      if (!csrfCookie || typeof form.csrf_token !== 'string' || sha256(form.csrf_token) !== sha256(csrfCookie)) {
+      if (!csrfCookie || typeof form.csrf_token !== 'string' || !digestsEqual(form.csrf_token, csrfCookie)) {
         return invalidLinkPage(c);
       }
       const apiKey = typeof form.api_key === 'string' ? form.api_key.trim() : '';
@@ -207,6 +208,11 @@ function resultUrl(session: SetupSessionRow): string | undefined {
 function formPageCsp(session: SetupSessionRow): string {
   if (!session.redirectUrl) return HOSTED_PAGES_CSP;
   return HOSTED_PAGES_CSP.replace("form-action 'self'", `form-action 'self' ${new URL(session.redirectUrl).origin}`);
+}
+
+/** Compares two secrets in constant time, over their equal-length SHA-256 digests. */
+function digestsEqual(a: string, b: string): boolean {
+  return timingSafeEqual(Buffer.from(sha256(a), 'hex'), Buffer.from(sha256(b), 'hex'));
 }
 
 function cookieOptions(path: string, session: SetupSessionRow, context: ServerContext, secure: boolean) {

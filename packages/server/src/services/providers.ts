@@ -48,10 +48,11 @@ export async function createCustomProvider(
 ): Promise<ResolvedProvider> {
   const parsed = providerDefinitionSchema.safeParse(input);
   if (!parsed.success) {
-    throw invalidRequest(
-      'The provider definition is not valid.',
-      parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-    );
+    const details = parsed.error.issues.map((issue) => ({
+      path: issue.path.join('.') || '(body)',
+      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    }));
+    throw invalidRequest(`The provider definition is not valid: ${details[0]!.path}: ${details[0]!.message}.`, details);
   }
   const definition = parsed.data;
   if (definition.mcpServer?.transport === 'stdio') {
