@@ -115,13 +115,17 @@ describe('the shipped catalog', () => {
     expect(catalog.get('github')?.mcpServer).toMatchObject({ url: 'https://api.githubcopilot.com/mcp/' });
   });
 
-  it('has Exa as an API key sent in x-api-key, with its hosted MCP server', () => {
+  it('has Exa as an API key sent as Authorization: Bearer (what mcp.exa.ai reads), with its hosted MCP server', () => {
     const exa = catalog.get('exa');
     expect(exa?.authMethods).toHaveLength(1);
     const [method] = exa?.authMethods ?? [];
     expect(method?.type).toBe('api_key');
     if (method?.type !== 'api_key') return;
-    expect(method.injection).toEqual({ header: 'x-api-key' });
+    expect(method.injection).toEqual({ header: 'authorization', prefix: 'Bearer ' });
+    // The header value the gateway builds (prefix + key) must match the hosted server's own parser
+    // (exa-labs/exa-mcp-server api/mcp.ts getBearerToken), or the key is ignored.
+    const headerValue = `${method.injection.prefix ?? ''}exa-key-1234`;
+    expect(/^Bearer\s+(.+)$/i.exec(headerValue)?.[1]).toBe('exa-key-1234');
     expect(exa?.mcpServer).toMatchObject({ url: 'https://mcp.exa.ai/mcp' });
   });
 
