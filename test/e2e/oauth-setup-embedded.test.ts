@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gatehouse } from '@gatehouse/sdk';
 import { launchBrowser } from '../support/browser.js';
 import { startInProcessGatehouse, type InProcessGatehouse } from '../support/gatehouse.js';
+import { countingFetch, WAIT_PATH } from '../support/counting-fetch.js';
 import { authorizeInBrowser, createOAuthFixture, type OAuthFixture } from '../support/setup-flow.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
@@ -59,9 +60,15 @@ describe('OAuth setup session on the embedded store', () => {
     expect(setupSession.status).toBe('pending');
     expect(setupSession.url).toBe(`${server.url}/setup/${setupSession.id}`);
 
-    const waiting = gatehouse.waitForSetupSession([setupSession]);
+    // The wait goes through its own client whose fetch counts requests: pushed, not polled, means
+    // the one long-poll sent before the user starts (held far longer than this test) is the one the
+    // callback wakes.
+    const counted = countingFetch();
+    const waiter = new Gatehouse({ apiKey: server.apiKey, baseUrl: server.url, fetch: counted.fetch });
+    const waiting = waiter.waitForSetupSession([setupSession], { pollTimeoutMs: 30_000 });
     const { page, context } = await authorizeInBrowser(browser, setupSession.url, 'alice');
     const completed = await waiting;
+    expect(counted.count(WAIT_PATH)).toBe(1);
 
     expect(completed.id).toBe(setupSession.id);
     expect(completed.status).toBe('completed');

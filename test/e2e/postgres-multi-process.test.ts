@@ -17,6 +17,7 @@ import {
   testEncryptionKeys,
   type GatehouseProcess,
 } from '../support/gatehouse.js';
+import { countingFetch, WAIT_PATH } from '../support/counting-fetch.js';
 import { authorizeInBrowser, captureCallback, createOAuthFixture, deliverCallback, type OAuthFixture } from '../support/setup-flow.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 import { authorizeUser, createOAuthToolProvider } from '../support/session-fixtures.js';
@@ -32,6 +33,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
   let viaB: Gatehouse;
   let toolServer: ToolServer | undefined;
   let fixture: OAuthFixture;
+  let apiKey: string;
   const issuedSecrets: string[] = [];
 
   beforeAll(async () => {
@@ -42,7 +44,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
       for (const key of ['access_token', 'refresh_token']) if (typeof body?.[key] === 'string') issuedSecrets.push(body[key] as string);
       return undefined;
     });
-    const apiKey = testApiKey();
+    apiKey = testApiKey();
     const [portA, portB] = [await freePort(), await freePort()];
     // One public URL (as behind a load balancer): the browser talks to A, the app's SDK to B.
     const env = {
@@ -79,10 +81,15 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
   it('resolves a wait held by process B when process A serves the callback', async () => {
     const setupSession = await viaB.providers.setupSessions.create({ providerId: fixture.providerId, providerAuthMethodId: 'oauth' });
     expect(setupSession.url.startsWith(processA.url)).toBe(true);
-    const waiting = viaB.waitForSetupSession([setupSession]);
+    // Counted so the test proves the wake-up crossed processes (PostgreSQL NOTIFY): exactly one
+    // long-poll, held by B far longer than this test, resolved by A's callback.
+    const counted = countingFetch();
+    const waiter = new Gatehouse({ apiKey, baseUrl: processB.url, fetch: counted.fetch });
+    const waiting = waiter.waitForSetupSession([setupSession], { pollTimeoutMs: 30_000 });
 
     const { page, context } = await authorizeInBrowser(browser, setupSession.url, 'frank');
     const completed = await waiting;
+    expect(counted.count(WAIT_PATH)).toBe(1);
     expect(completed.status).toBe('completed');
     expect(completed.authConfig?.status).toBe('active');
     expect(await page.locator('h1').textContent()).toMatch(/connected/i);
