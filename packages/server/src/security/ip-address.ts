@@ -1,9 +1,11 @@
 /**
  * IP address parsing and classification for the outbound guard: which addresses are not the public
  * internet (loopback, private, link-local, metadata, CGNAT, multicast, reserved, documentation …),
- * following the IANA IPv4 and IPv6 Special-Purpose Address Registries. IPv6 forms that embed an IPv4
- * address (IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by the
- * IPv4 address inside them, so `::ffff:127.0.0.1` is loopback.
+ * following the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and its updates). IPv6
+ * forms that embed an IPv4 address (IPv4-mapped `::ffff:a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`,
+ * NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by the IPv4 address inside them, so
+ * `::ffff:127.0.0.1` and `::ffff:0:127.0.0.1` are loopback. Teredo (`2001::/32`) also carries IPv4
+ * addresses, but the whole of `2001::/23` is refused, so it needs no unpacking.
  *
  * @module
  */
@@ -144,6 +146,9 @@ const SPECIAL_IPV6: SpecialRange[] = [
   range('::/128', 'an unspecified address'),
   range('::1/128', 'a loopback address'),
   range('::ffff:0:0/96', 'an IPv4-mapped address', 0n),
+  // SIIT's IPv4-translated form (RFC 2765 §2.1, not in the registry but still routed to the IPv4
+  // address by translators): `::ffff:0:127.0.0.1` must not pass for public.
+  range('::ffff:0:0:0/96', 'an IPv4-translated address', 0n),
   range('::/96', 'a deprecated IPv4-compatible address'),
   range('64:ff9b::/96', 'a NAT64 address', 0n),
   range('64:ff9b:1::/48', 'a local-use NAT64 address'),

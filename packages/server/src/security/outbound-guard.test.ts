@@ -103,13 +103,35 @@ describe('address classification', () => {
     ['2001:db8::1', 'documentation'],
     ['2001::1', 'Teredo'],
     ['fe80::1%eth0', 'link-local'],
+    // Every IPv6 form that carries an IPv4 address, and the other RFC 6890 special-purpose ranges.
+    ['::ffff:0:127.0.0.1', 'IPv4-translated address of a loopback'],
+    ['::ffff:0:7f00:1', 'IPv4-translated address of a loopback'],
+    ['::ffff:0:169.254.169.254', 'IPv4-translated address of a cloud metadata'],
+    ['::ffff:0:10.1.2.3', 'IPv4-translated address of a private'],
+    ['::ffff:0:0:0', 'IPv4-translated address of an unspecified'],
+    ['::ffff:0.0.0.0', 'IPv4-mapped address of an unspecified'],
+    ['::10.0.0.1', 'IPv4-compatible'],
+    ['64:ff9b::127.0.0.1', 'NAT64 address of a loopback'],
+    ['64:ff9b::169.254.169.254', 'NAT64 address of a cloud metadata'],
+    ['64:ff9b:1::8.8.8.8', 'local-use NAT64'],
+    ['2002:a9fe:a9fe::1', '6to4 address of a cloud metadata'],
+    ['2002:c0a8:101::1', '6to4 address of a private'],
+    ['100::1', 'discard-only'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'Teredo'],
+    ['2001:2::1', 'IETF protocol assignment'],
+    ['2001:20::1', 'IETF protocol assignment'],
+    ['3fff::1', 'documentation'],
+    ['5f00::1', 'segment routing'],
+    ['fec0::1', 'site-local'],
+    ['ff05::1:3', 'multicast'],
+    ['[::ffff:0:127.0.0.1]', 'IPv4-translated address of a loopback'],
   ])('%s is not public (%s)', (text, reason) => {
     const address = parseAddress(text);
     expect(address).toBeDefined();
     expect(specialAddressReason(address!)).toContain(reason);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450::1', '::ffff:8.8.8.8', '64:ff9b::808:808'])(
+  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450::1', '::ffff:8.8.8.8', '64:ff9b::808:808', '::ffff:0:8.8.8.8', '2002:808:808::1', '2620:fe::fe'])(
     '%s is public',
     (text) => {
       expect(specialAddressReason(parseAddress(text)!)).toBeUndefined();
@@ -134,6 +156,7 @@ describe('URL rules (before any connection)', () => {
     ['https://10.0.0.1/token', '10.0.0.1', 'private'],
     ['https://[::1]/mcp', '[::1]', 'loopback'],
     ['https://[::ffff:127.0.0.1]/mcp', '[::ffff:7f00:1]', 'IPv4-mapped address of a loopback'],
+    ['https://[::ffff:0:127.0.0.1]/mcp', '[::ffff:0:7f00:1]', 'IPv4-translated address of a loopback'],
     ['https://2130706433/', '127.0.0.1', 'loopback'],
     ['https://0x7f.1/', '127.0.0.1', 'loopback'],
     ['https://127.1/', '127.0.0.1', 'loopback'],
