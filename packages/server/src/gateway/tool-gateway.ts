@@ -10,8 +10,17 @@ import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
 import { exposedToolNames, namespacePrefixes } from './tool-names.js';
 import { refreshAuthConfig } from '../oauth/refresh.js';
 import { redactCredentials, resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
+import { TtlCache } from './ttl-cache.js';
 
 const TOOL_LIST_TTL_MS = 5 * 60_000;
+/**
+ * How long a resolved tool server target (deployment, provider, the user's decrypted credentials) is
+ * reused without reading the database again. Changes made in this process evict at once (see
+ * {@link ToolGateway.forget}); a change made by another process (an auth config deleted there, say)
+ * is seen within this time. A refused token is refreshed and re-read at once regardless.
+ */
+const TARGET_TTL_MS = 2_000;
+const MAX_CACHED_TARGETS = 10_000;
 const CONNECT_ATTEMPTS = 3;
 
 /** A tool of a session, under its stable session-wide name. */
@@ -53,6 +62,7 @@ export interface ToolGatewayOptions {
 export class ToolGateway {
   private readonly pool: McpClientPool;
   private readonly toolLists = new Map<string, { tools: Tool[]; fetchedAt: number }>();
+  private readonly targets = new TtlCache<ToolServerTarget>(TARGET_TTL_MS, MAX_CACHED_TARGETS);
 
   constructor(
     private readonly context: ServerContext,
@@ -73,7 +83,7 @@ export class ToolGateway {
       session.providers.map(async (ref) => {
         let target: ToolServerTarget | undefined;
         try {
-          target = await resolveToolServerTarget(this.context, session.projectId, ref);
+          target = await this.target(session.projectId, ref);
           const tools = await this.withOneRefresh(session, ref, target, (current) => this.providerTools(current, ref, prefixes.get(ref.deploymentId)!));
           return { ref, tools };
         } catch (error) {
@@ -105,7 +115,7 @@ export class ToolGateway {
     let target: ToolServerTarget | undefined;
     try {
       if (!ref) throw new ToolCallError('unknown_tool', `This session has no tool named "${toolName}".`);
-      target = await resolveToolServerTarget(this.context, session.projectId, ref);
+      target = await this.target(session.projectId, ref);
       let attempt = 0;
       result = await this.withOneRefresh(session, ref, target, async (current) => {
         const tools = await this.providerTools(current, ref, prefixes.get(ref.deploymentId)!);
@@ -165,8 +175,28 @@ export class ToolGateway {
             'create a setup session with this provider_auth_config_id so the user can authorize again.',
         );
       }
-      return work(await resolveToolServerTarget(this.context, session.projectId, ref));
+      return work(await this.target(session.projectId, ref, true));
     }
+  }
+
+  /**
+   * The tool server and credentials of one session provider, from the cache while they are fresh
+   * and not due for a refresh. `reload` reads them again (after a refresh).
+   */
+  private async target(projectId: string, ref: SessionProviderRef, reload = false): Promise<ToolServerTarget> {
+    const key = targetKey(projectId, ref.deploymentId, ref.authConfigId);
+    const cached = reload ? undefined : this.targets.peek(key);
+    if (cached && !cached.refreshDue(this.context.clock.now())) return cached;
+    if (cached || reload) this.targets.delete(key);
+    return this.targets.get(key, () => resolveToolServerTarget(this.context, projectId, ref));
+  }
+
+  /**
+   * Forgets what this process cached about a deployment, an auth config or a project (by id): called
+   * by whatever changes or deletes one, so the next call reads it again.
+   */
+  forget(id: string): void {
+    this.targets.deleteMatching(`|${id}|`);
   }
 
   /** Closes every pooled connection. */
@@ -269,6 +299,10 @@ export class ToolGateway {
       }
     });
   }
+}
+
+function targetKey(projectId: string, deploymentId: string, authConfigId: string | null): string {
+  return `|${projectId}|${deploymentId}|${authConfigId ?? ''}|`;
 }
 
 function tooLarge(maxBytes: number): ToolCallError {

@@ -26,6 +26,11 @@ export interface ToolServerTarget {
   server: McpServerDefinition;
   headers: Record<string, string>;
   env: Record<string, string>;
+  /**
+   * Whether these credentials are due for a refresh at `now` (an OAuth token inside its refresh
+   * window), so a target kept in a cache is resolved again, and refreshed, in time.
+   */
+  refreshDue(now: Date): boolean;
 }
 
 /**
@@ -57,6 +62,7 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
 
   let authConfigVersion: number | null = null;
   let refreshable = false;
+  let refreshDue: ToolServerTarget['refreshDue'] = () => false;
   if (ref.authConfigId) {
     let authConfig = await getAuthConfig(context, projectId, ref.authConfigId);
     if (authConfig.status === 'active') authConfig = await refreshIfExpiring(context, projectId, authConfig, definition);
@@ -71,6 +77,9 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
     authConfigVersion = authConfig.credentialsVersion;
     if (credentials.type === 'oauth2') {
       refreshable = Boolean(credentials.refreshToken);
+      const method = findAuthMethod(definition, authConfig.authMethodId);
+      const row = authConfig;
+      if (method.type === 'oauth2') refreshDue = (now) => needsRefresh(row, method, now);
       headers.authorization = `Bearer ${credentials.accessToken}`;
       env.GATEHOUSE_ACCESS_TOKEN = credentials.accessToken;
     } else {
@@ -95,6 +104,7 @@ export async function resolveToolServerTarget(context: ServerContext, projectId:
     server: definition.mcpServer,
     headers,
     env,
+    refreshDue,
   };
 }
 

@@ -37,16 +37,22 @@ function windowOf(context: CounterContext): { start: Date; retryAfterSeconds: nu
 /** Counts one event for `key` in the current window and returns the new count. */
 export async function countEvent(context: CounterContext, key: string, limit: number): Promise<RateLimitState> {
   const window = windowOf(context);
+  const count = await addToCounter(context, key, window.start, 1);
+  return { count, limit, retryAfterSeconds: window.retryAfterSeconds };
+}
+
+/** Adds `amount` to the counter of `key` in the window starting at `windowStart`; returns the new count. */
+async function addToCounter(context: CounterContext, key: string, windowStart: Date, amount: number): Promise<number> {
   const [row] = await context.db
     .insert(rateLimitCounters)
-    .values({ key, windowStart: window.start, count: 1 })
+    .values({ key, windowStart, count: amount })
     .onConflictDoUpdate({
       target: [rateLimitCounters.key, rateLimitCounters.windowStart],
-      set: { count: sql`${rateLimitCounters.count} + 1` },
+      set: { count: sql`${rateLimitCounters.count} + ${amount}` },
     })
     .returning({ count: rateLimitCounters.count });
   pruneNowAndThen(context);
-  return { count: row?.count ?? 1, limit, retryAfterSeconds: window.retryAfterSeconds };
+  return row?.count ?? amount;
 }
 
 /** The count of `key` in the current window, without counting. */
@@ -74,8 +80,34 @@ const PROJECT_LIMITS = {
 } as const;
 
 /**
+ * Events of one project limit that this process has reserved in the shared counter but not used yet.
+ * Counting each tool call with its own database write would cost a round trip on the hottest path,
+ * so a process reserves a slice of the window's budget at once ({@link leaseSize}) and spends it in
+ * memory. The shared counter therefore still bounds the total across processes exactly: what one
+ * process has leased, no other can use. The price is that a process may end a window with a few
+ * unspent events (at most one lease), so a project can be refused up to `processes × lease` events
+ * early; with the default limits that is 2 % per process. Small limits lease one event at a time,
+ * which is exact.
+ */
+interface Lease {
+  windowStart: number;
+  remaining: number;
+  /** Whether the shared counter had no budget left at the last reservation. */
+  exhausted: boolean;
+  /** A reservation in flight, which concurrent callers wait for instead of reserving again. */
+  reserving: Promise<void> | undefined;
+}
+
+const leases = new WeakMap<Database, Map<string, Lease>>();
+
+/** How many events one reservation takes: about 2 % of the limit, at most 100, at least 1. */
+export function leaseSize(limit: number): number {
+  return Math.max(1, Math.min(100, Math.floor(limit / 50)));
+}
+
+/**
  * Counts one `kind` event of the project and throws a 429 (with `Retry-After`) once the project is
- * over its per-minute limit. A limit of 0 turns the check (and the counting) off.
+ * over its per-minute limit, counted across every process. A limit of 0 turns the check off.
  */
 export async function enforceProjectRateLimit(
   context: Pick<ServerContext, 'db' | 'clock' | 'logger' | 'security'>,
@@ -85,11 +117,49 @@ export async function enforceProjectRateLimit(
   const { setting, what, variable } = PROJECT_LIMITS[kind];
   const limit = context.security.rateLimits[setting];
   if (limit <= 0) return;
-  const state = await countEvent(context, `project:${projectId}:${kind}`, limit);
-  if (state.count > limit) {
-    if (state.count === limit + 1) context.logger.warn({ projectId, kind, limit }, 'project rate limit reached');
-    throw rateLimited(state, `This project made more than ${limit} ${what} in the last minute (${variable}).`);
+  const key = `project:${projectId}:${kind}`;
+  let byKey = leases.get(context.db);
+  if (!byKey) leases.set(context.db, (byKey = new Map()));
+
+  for (;;) {
+    const window = windowOf(context);
+    let lease = byKey.get(key);
+    if (!lease || lease.windowStart !== window.start.getTime()) {
+      lease = { windowStart: window.start.getTime(), remaining: 0, exhausted: false, reserving: undefined };
+      byKey.set(key, lease);
+    }
+    if (lease.remaining > 0) {
+      lease.remaining--;
+      return;
+    }
+    if (lease.exhausted) {
+      throw rateLimited(
+        { count: limit + 1, limit, retryAfterSeconds: window.retryAfterSeconds },
+        `This project made more than ${limit} ${what} in the last minute (${variable}).`,
+      );
+    }
+    if (!lease.reserving) {
+      const current = lease;
+      current.reserving = reserve(context, key, window.start, limit)
+        .then((granted) => {
+          current.remaining += granted;
+          if (granted === 0) {
+            current.exhausted = true;
+            context.logger.warn({ projectId, kind, limit }, 'project rate limit reached');
+          }
+        })
+        .finally(() => (current.reserving = undefined));
+    }
+    await lease.reserving;
   }
+}
+
+/** Takes up to one lease of budget from the shared counter; returns how many events were granted. */
+async function reserve(context: CounterContext, key: string, windowStart: Date, limit: number): Promise<number> {
+  const size = leaseSize(limit);
+  const count = await addToCounter(context, key, windowStart, size);
+  // The counter may pass the limit by at most one lease; only what is under the limit is granted.
+  return Math.max(0, Math.min(size, limit - (count - size)));
 }
 
 function pruneNowAndThen(context: CounterContext): void {

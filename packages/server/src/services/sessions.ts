@@ -1,10 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import { GatehouseError, invalidRequest, notFound } from '../errors.js';
 import { newId, randomToken } from '../ids.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
 import { authConfigs, providerDeployments, sessions, type SessionProviderRef, type SessionStatus } from '../store/schema.js';
+import { TtlCache } from '../gateway/ttl-cache.js';
+import type { Database } from '../store/database.js';
+import { toolNamePrefix } from '../gateway/tool-names.js';
 import { getProvider } from './providers.js';
 
 /** A session row as stored. */
@@ -85,7 +88,19 @@ export async function createSession(
         [{ path: `${path}.provider_auth_config_id`, message: 'required for this provider' }],
       );
     }
-    refs.push({ providerId: deployment.providerId, deploymentId: deployment.id, authConfigId: provider.authConfigId ?? null });
+    // The provider's oldest deployment in the project names its tools plainly (`github__…`), in every session.
+    const [primary] = await context.db
+      .select({ id: providerDeployments.id })
+      .from(providerDeployments)
+      .where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.providerId, deployment.providerId)))
+      .orderBy(asc(providerDeployments.createdAt), asc(providerDeployments.id))
+      .limit(1);
+    refs.push({
+      providerId: deployment.providerId,
+      deploymentId: deployment.id,
+      authConfigId: provider.authConfigId ?? null,
+      toolPrefix: toolNamePrefix(deployment.providerId, deployment.id, primary?.id === deployment.id),
+    });
   }
 
   const mcpSecret = `gms_${randomToken(32)}`;
@@ -124,6 +139,29 @@ export async function getActiveSession(context: ServerContext, projectId: string
   return session;
 }
 
+/**
+ * How long a session read for a tool call is reused. A session only ever changes by being closed:
+ * closing it here evicts it at once, and a close by another process is seen within this time.
+ */
+const CALLABLE_SESSION_TTL_MS = 1_000;
+const callableSessions = new WeakMap<Database, TtlCache<SessionRow>>();
+
+function callableSessionCache(db: Database): TtlCache<SessionRow> {
+  let cache = callableSessions.get(db);
+  if (!cache) callableSessions.set(db, (cache = new TtlCache<SessionRow>(CALLABLE_SESSION_TTL_MS, 10_000)));
+  return cache;
+}
+
+/**
+ * {@link getActiveSession} for the tool-call path, which an agent loop hits many times a second: the
+ * row is remembered for {@link CALLABLE_SESSION_TTL_MS}, saving a database round trip per call.
+ */
+export async function getCallableSession(context: ServerContext, projectId: string, sessionId: string): Promise<SessionRow> {
+  const session = await callableSessionCache(context.db).get(`${projectId}|${sessionId}`, () => getSession(context, projectId, sessionId));
+  if (session.status !== 'active') throw new GatehouseError('conflict', `Session ${sessionId} is closed; create a new session.`);
+  return session;
+}
+
 /** The project's sessions, newest first. */
 export async function listSessions(
   context: ServerContext,
@@ -148,6 +186,7 @@ export async function closeSession(context: ServerContext, projectId: string, se
     .set({ status: 'closed', closedAt: now, updatedAt: now })
     .where(and(eq(sessions.projectId, projectId), eq(sessions.id, sessionId), eq(sessions.status, 'active')))
     .returning();
+  callableSessionCache(context.db).delete(`${projectId}|${sessionId}`);
   return closed ?? getSession(context, projectId, sessionId);
 }
 

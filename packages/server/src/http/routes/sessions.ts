@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
-import { closeSession, createSession, getActiveSession, getSession, listSessions, MAX_SESSION_PROVIDERS } from '../../services/sessions.js';
+import { closeSession, createSession, getActiveSession, getCallableSession, getSession, listSessions, MAX_SESSION_PROVIDERS } from '../../services/sessions.js';
 import { listToolCalls } from '../../services/tool-calls.js';
 import { enforceProjectRateLimit } from '../../security/rate-limit.js';
 import type { AppEnv } from '../env.js';
@@ -52,7 +52,7 @@ export function sessionRoutes(context: ServerContext) {
     })
     .post('/:sessionId/tool-calls', async (c) => {
       const body = await readJsonBody(c, toolCallSchema);
-      const session = await getActiveSession(context, c.get('projectId'), c.req.param('sessionId'));
+      const session = await getCallableSession(context, c.get('projectId'), c.req.param('sessionId'));
       await enforceProjectRateLimit(context, session.projectId, 'tool_calls');
       const outcome = await context.toolGateway.callTool(session, body.name, body.arguments ?? {}, c.req.raw.signal);
       return c.json(toolCallToWire(outcome.record, outcome.result));
