@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseAllowlist, type AllowlistEntry } from './security/outbound-guard.js';
+import { Keyring } from './vault/keyring.js';
 
 /** Everything `gatehouse serve` needs, parsed once from flags and environment at start-up. */
 export interface ServerConfig {
@@ -13,8 +15,11 @@ export interface ServerConfig {
    * `http://<host>:<port>` with the port actually bound.
    */
   publicUrl: string | undefined;
-  /** `kid:base64key` entries, newest first; undefined means "generate one" (embedded mode only). */
-  encryptionKeys: string | undefined;
+  /**
+   * The keyring parsed from `GATEHOUSE_ENCRYPTION_KEYS` (newest key first); undefined means "use the
+   * key file generated in the data folder" (embedded mode only).
+   */
+  encryptionKeys: Keyring | undefined;
   bootstrapApiKey: string | undefined;
   allowedRedirectUrls: string[];
   allowPrivateNetwork: boolean;
@@ -111,6 +116,9 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     throw new ConfigError(`--port: "${flags.port}" is not a port number (0-65535)`);
   }
   const host = flags.host ?? '127.0.0.1';
+  if (!isListenHost(host)) {
+    throw new ConfigError(`--host: "${host}" is not an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, ::, localhost)`);
+  }
   const publicUrl = vars.GATEHOUSE_PUBLIC_URL?.replace(/\/+$/, '');
 
   const allowedRedirectUrls = (vars.GATEHOUSE_ALLOWED_REDIRECT_URLS ?? '')
@@ -137,13 +145,28 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     );
   }
 
+  // Parsed here, before any store is opened, so a wrong value stops start-up naming the variable
+  // and leaves nothing to clean up.
+  let encryptionKeys: Keyring | undefined;
+  if (vars.GATEHOUSE_ENCRYPTION_KEYS !== undefined) {
+    try {
+      encryptionKeys = Keyring.parse(vars.GATEHOUSE_ENCRYPTION_KEYS);
+    } catch (error) {
+      // KeyringError messages name entries and key ids, never key material.
+      throw new ConfigError(
+        `GATEHOUSE_ENCRYPTION_KEYS: ${(error as Error).message}. Expected "keyId:base64Key,..." (newest first); ` +
+          'generate an entry with `gatehouse keys generate-encryption-key`.',
+      );
+    }
+  }
+
   return {
     host,
     port,
     dataDir: flags.dataDir ?? './.gatehouse',
     databaseUrl: vars.DATABASE_URL,
     publicUrl,
-    encryptionKeys: vars.GATEHOUSE_ENCRYPTION_KEYS,
+    encryptionKeys,
     bootstrapApiKey: vars.GATEHOUSE_BOOTSTRAP_API_KEY,
     allowedRedirectUrls,
     allowPrivateNetwork: vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === 'true' || vars.GATEHOUSE_ALLOW_PRIVATE_NETWORK === '1',
@@ -165,4 +188,10 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
 
 function emptyToUndefined(env: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === '' ? undefined : value]));
+}
+
+/** An IP address or an RFC 1123 host name: what `listen()` can be given without a DNS surprise. */
+function isListenHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  return host.length <= 253 && /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/.test(host);
 }

@@ -8,6 +8,9 @@ import { createProject, ensureBootstrapProject, getProject } from './services/pr
 import { Keyring } from './vault/keyring.js';
 import { encryptionStatusCommand, rotateEncryptionCommand } from './vault/rotate-encryption.js';
 
+/** How long a failed command may take to exit by itself before it is made to. */
+const FAILED_EXIT_GRACE_MS = 2_000;
+
 const USAGE = `Usage:
   gatehouse serve [--port 4310] [--host 127.0.0.1] [--data-dir ./.gatehouse]
       Runs the API, the hosted setup pages and the OAuth callback.
@@ -145,5 +148,9 @@ main(process.argv.slice(2)).then(
     const known = error instanceof ConfigError || ['DataDirLockedError', 'KeyringError', 'CatalogError'].includes(error.name);
     console.error(known ? `gatehouse: ${error.message}` : error);
     process.exitCode = 1;
+    // startServer closes what it opened, so the process normally ends here by itself. Should a
+    // connection still be open (a pool a failed migration left behind), a failed command must not
+    // hang a supervisor waiting for it to exit: give stderr a moment to drain, then leave.
+    setTimeout(() => process.exit(1), FAILED_EXIT_GRACE_MS).unref();
   },
 );
