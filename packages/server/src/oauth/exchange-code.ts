@@ -60,7 +60,7 @@ export async function exchangeAuthorizationCode(context: ServerContext, exchange
       exchange.callbackParameters,
       exchange.redirectUri,
       exchange.codeVerifier,
-      requestOptions(context, AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)),
+      requestOptions(context, exchange.authorizationServer.token_endpoint, AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)),
     );
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

@@ -45,7 +45,7 @@ export async function revokeAtProvider(context: ServerContext, row: AuthConfigRo
     tokens.push([credentials.accessToken, 'access_token']);
     for (const [token, hint] of tokens) {
       const response = await oauth.revocationRequest(authorizationServer, client, clientAuth, token, {
-        ...requestOptions(context, AbortSignal.timeout(REVOCATION_TIMEOUT_MS)),
+        ...requestOptions(context, authorizationServer.revocation_endpoint, AbortSignal.timeout(REVOCATION_TIMEOUT_MS)),
         additionalParameters: { token_type_hint: hint },
       });
       await oauth.processRevocationResponse(response);

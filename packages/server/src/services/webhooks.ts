@@ -3,6 +3,7 @@ import { and, count, eq, getTableColumns } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import { invalidRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { OutboundRequestRefusedError } from '../security/outbound-guard.js';
 import type { Database } from '../store/database.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
 import { webhookDeliveries, webhookEndpoints, webhookEvents } from '../store/schema.js';
@@ -45,10 +46,14 @@ export function openWebhookSecret(context: Pick<ServerContext, 'keyring'>, row: 
 }
 
 /**
- * An endpoint URL as stored: http(s) only, https unless the server allows private networks (development),
- * no credentials, no fragment. Where it may point is checked again on every delivery by the outbound fetch.
+ * An endpoint URL as stored: http(s), no credentials, no fragment, and allowed by the outbound policy
+ * (SSRF), the same check as provider URLs: a literal private, loopback or metadata address,
+ * `localhost`, or plain http to a host the operator did not allow-list is refused here with a 400
+ * naming `url`. No DNS lookup happens here: an answer at creation time proves nothing about the
+ * address at delivery time (DNS rebinding), and a name that does not resolve yet is not an error.
+ * Names are checked, and pinned, on every delivery by the outbound fetch.
  */
-export function normalizeWebhookUrl(context: Pick<ServerContext, 'allowPrivateNetwork'>, value: string): string {
+export function normalizeWebhookUrl(context: Pick<ServerContext, 'security'>, value: string): string {
   const fail = (message: string) => invalidRequest(`url ${message}.`, [{ path: 'url', message }]);
   let url: URL;
   try {
@@ -57,8 +62,14 @@ export function normalizeWebhookUrl(context: Pick<ServerContext, 'allowPrivateNe
     throw fail('is not a valid URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw fail('must be an https URL');
-  if (url.protocol === 'http:' && !context.allowPrivateNetwork) throw fail('must be an https URL');
   if (url.username || url.password) throw fail('must not contain a user name or password');
+  try {
+    context.security.outboundPolicy.checkUrl(url);
+  } catch (error) {
+    if (!(error instanceof OutboundRequestRefusedError)) throw error;
+    // The guard's message names the host and the reason, never the path or query.
+    throw fail(`is not allowed: ${error.message.replace(/\.$/, '')}`);
+  }
   url.hash = '';
   return url.href;
 }
