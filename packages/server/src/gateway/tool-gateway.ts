@@ -7,7 +7,7 @@ import type { SessionProviderRef } from '../store/schema.js';
 import { McpClientPool, type PooledConnection } from './mcp-client-pool.js';
 import { TOOL_CALL_META_KEY, type ExchangeProblem } from './observed-fetch.js';
 import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
-import { exposedToolNames, namespacePrefixes } from './tool-names.js';
+import { exposedToolNames, namespacePrefixes, prefixOf } from './tool-names.js';
 import { refreshAuthConfig } from '../oauth/refresh.js';
 import { redactCredentials, resolveToolServerTarget, type ToolServerTarget } from './tool-server-target.js';
 import { TtlCache } from './ttl-cache.js';
@@ -108,7 +108,10 @@ export class ToolGateway {
     const toolCallId = newId('toolCall');
     const started = performance.now();
     const prefixes = namespacePrefixes(session.providers);
-    const ref = session.providers.find((candidate) => toolName.startsWith(`${prefixes.get(candidate.deploymentId)}__`));
+    // A prefix never contains `__` and never ends in `_`, so a name's first `__` ends it; the tool itself
+    // is then found by its exact exposed name in that provider's list (tool-names.ts).
+    const namePrefix = prefixOf(toolName);
+    const ref = session.providers.find((candidate) => prefixes.get(candidate.deploymentId) === namePrefix);
     let originalName: string | null = null;
     let result: CallToolResult | null = null;
     let failure: ToolCallError | null = null;

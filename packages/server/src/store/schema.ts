@@ -154,6 +154,8 @@ export interface SessionProviderRef {
   providerId: string;
   deploymentId: string;
   authConfigId: string | null;
+  /** The prefix of this deployment's tool names, fixed when the session is created (see gateway/tool-names.ts). */
+  toolPrefix?: string;
 }
 
 /** The record of one tool call: what, for whom, how long, how it ended. No secrets; bounded sizes. */
