@@ -21,7 +21,12 @@ export interface ServerConfig {
    */
   encryptionKeys: Keyring | undefined;
   bootstrapApiKey: string | undefined;
-  allowedRedirectUrls: string[];
+  /**
+   * The bootstrap project's redirect allow-list from `GATEHOUSE_ALLOWED_REDIRECT_URLS`. When the
+   * variable is set it is the source of truth, and set to empty it clears the list (`[]`); unset
+   * (`undefined`) leaves the stored list as it is.
+   */
+  allowedRedirectUrls: string[] | undefined;
   allowPrivateNetwork: boolean;
   logLevel: string;
   /** Extra provider definitions from the operator (YAML), e.g. local stdio tool servers. */
@@ -121,11 +126,16 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
   }
   const publicUrl = vars.GATEHOUSE_PUBLIC_URL?.replace(/\/+$/, '');
 
-  const allowedRedirectUrls = (vars.GATEHOUSE_ALLOWED_REDIRECT_URLS ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  for (const prefix of allowedRedirectUrls) {
+  // Read from `env` itself: the schema turns '' into "unset", but set-to-empty means "clear the list".
+  const redirectVariable = env.GATEHOUSE_ALLOWED_REDIRECT_URLS;
+  const allowedRedirectUrls =
+    redirectVariable === undefined
+      ? undefined
+      : redirectVariable
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean);
+  for (const prefix of allowedRedirectUrls ?? []) {
     if (!httpUrl.safeParse(prefix).success) {
       throw new ConfigError(`GATEHOUSE_ALLOWED_REDIRECT_URLS: "${prefix}" is not an http(s) URL`);
     }

@@ -16,10 +16,15 @@ export interface BootstrapResult {
 /**
  * Makes sure the bootstrap project exists and has an API key. Runs in one transaction under a row
  * lock so that processes starting together create one project, not several.
+ *
+ * `allowedRedirectUrls` comes from `GATEHOUSE_ALLOWED_REDIRECT_URLS`: when given (even empty) it
+ * replaces the project's stored allow-list, so the environment an operator sees is what is enforced,
+ * and clearing the variable's value revokes every redirect. `undefined` (the variable is unset)
+ * keeps the stored list, so a one-off command without the variable does not wipe it.
  */
 export async function ensureBootstrapProject(
   db: Database,
-  options: { bootstrapApiKey?: string; allowedRedirectUrls: string[] },
+  options: { bootstrapApiKey?: string | undefined; allowedRedirectUrls: string[] | undefined },
 ): Promise<BootstrapResult> {
   return db.transaction(async (tx) => {
     // Serializes concurrent first starts on PostgreSQL; harmless on PGlite.
@@ -28,10 +33,9 @@ export async function ensureBootstrapProject(
     if (!project) {
       [project] = await tx
         .insert(projects)
-        .values({ id: newId('project'), name: 'Default project', isBootstrap: true, allowedRedirectUrls: options.allowedRedirectUrls })
+        .values({ id: newId('project'), name: 'Default project', isBootstrap: true, allowedRedirectUrls: options.allowedRedirectUrls ?? [] })
         .returning();
-    } else if (options.allowedRedirectUrls.length > 0) {
-      // The environment is the source of truth for the bootstrap project's allow-list.
+    } else if (options.allowedRedirectUrls !== undefined) {
       await tx
         .update(projects)
         .set({ allowedRedirectUrls: options.allowedRedirectUrls, updatedAt: new Date() })
