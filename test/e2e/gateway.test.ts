@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, ConflictError, Gatehouse, type Session } from '@gatehouse/sdk';
 import { launchBrowser } from '../support/browser.js';
 import { startInProcessGatehouse, type InProcessGatehouse } from '../support/gatehouse.js';
-import type { ToolServer } from '../support/mcp-tool-server.js';
+import { startToolServer, type ToolServer } from '../support/mcp-tool-server.js';
+import * as z from 'zod';
 import {
   authorizeUser,
   createApiKeyToolProvider,
@@ -74,17 +75,61 @@ describe('provider sessions', () => {
     });
   const call = (session: Session, name: string, args: Record<string, unknown> = {}) => gatehouse.sessions.toolCalls.create(session.id, { name, arguments: args });
 
-  it('merges the tools of three providers under stable, valid names', async () => {
+  it('merges the tools of three providers under valid, collision-free names', async () => {
     const first = await sessionFor(aliceAuthConfigId);
-    const second = await sessionFor(bobAuthConfigId);
-    const tools = await gatehouse.sessions.tools.list(first.id);
+    const { tools } = await gatehouse.sessions.tools.list(first.id);
     const names = tools.map((tool) => tool.name);
     expect(names).toEqual(expect.arrayContaining(['notes__whoami', 'search__whoami', 'public-tools__echo']));
     for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     expect(new Set(names).size).toBe(names.length);
     const whoami = tools.find((tool) => tool.name === 'notes__whoami')!;
     expect(whoami).toMatchObject({ providerId: 'notes', originalName: 'whoami', providerDeploymentId: notes.deploymentId });
-    expect((await gatehouse.sessions.tools.list(second.id)).map((tool) => tool.name).sort()).toEqual([...names].sort());
+  });
+
+  it('gives a deployment\'s tool the same name in every session, whatever other providers the session has', async () => {
+    const second = await gatehouse.providers.deployments.create({ providerId: 'public-tools' });
+    const namesIn = async (deploymentIds: string[]) => {
+      const session = await gatehouse.sessions.create({ providers: deploymentIds.map((providerDeploymentId) => ({ providerDeploymentId })) });
+      const { tools } = await gatehouse.sessions.tools.list(session.id);
+      return new Map(tools.map((tool) => [`${tool.providerDeploymentId}/${tool.originalName}`, tool.name]));
+    };
+    const primaryOnly = await namesIn([publicTools.deploymentId]);
+    const secondOnly = await namesIn([second.id]);
+    const both = await namesIn([second.id, publicTools.deploymentId, search.deploymentId]);
+    expect(primaryOnly.get(`${publicTools.deploymentId}/echo`)).toBe('public-tools__echo');
+    for (const [key, name] of [...primaryOnly, ...secondOnly]) expect(both.get(key)).toBe(name);
+    expect(secondOnly.get(`${second.id}/echo`)).toMatch(/^public-tools_[0-9a-f]{8}__echo$/);
+    expect(new Set(both.values()).size).toBe(both.size);
+
+    const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: second.id }, { providerDeploymentId: publicTools.deploymentId }] });
+    const echoed = await call(session, secondOnly.get(`${second.id}/echo`)!, { text: 'from the second deployment' });
+    expect(textOf(echoed)).toContain('from the second deployment');
+  });
+
+  it('calls a tool with a long name through a provider whose id is 63 characters long', async () => {
+    const providerId = `long-${'provider-id-'.repeat(5)}`.slice(0, 63);
+    const toolName = 'create_an_issue_in_the_tracker_with_a_title_and_a_very_long_body_text';
+    const toolServer = await startToolServer({
+      name: providerId,
+      extraTools: [{ name: toolName, inputSchema: { title: z.string() }, handler: (args) => ({ content: [{ type: 'text', text: `created ${String(args.title)}` }] }) }],
+    });
+    try {
+      await gatehouse.providers.create({ id: providerId, name: 'Long Id', authMethods: [], mcpServer: { url: toolServer.url } });
+      const deployment = await gatehouse.providers.deployments.create({ providerId });
+      const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: deployment.id }, { providerDeploymentId: publicTools.deploymentId }] });
+      const { tools } = await gatehouse.sessions.tools.list(session.id);
+      const exposed = tools.filter((tool) => tool.providerId === providerId);
+      expect(exposed.length).toBeGreaterThan(1);
+      for (const tool of exposed) expect(tool.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+      const long = exposed.find((tool) => tool.originalName === toolName)!;
+      const created = await call(session, long.name, { title: 'crash' });
+      expect(created).toMatchObject({ status: 'succeeded', originalName: toolName, providerId });
+      expect(textOf(created)).toBe('created crash');
+      const whoami = exposed.find((tool) => tool.originalName === 'whoami')!;
+      expect((await call(session, whoami.name)).status).toBe('succeeded');
+    } finally {
+      await toolServer.close();
+    }
   });
 
   it('acts as the user who authorized, and keeps two users apart', async () => {

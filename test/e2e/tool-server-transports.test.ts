@@ -83,7 +83,7 @@ describe('tool server transports', () => {
     const aliceSession = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: localDeploymentId, providerAuthConfigId: aliceConfig }] });
     const bobSession = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: localDeploymentId, providerAuthConfigId: bobConfig }] });
 
-    expect((await gatehouse.sessions.tools.list(aliceSession.id)).map((tool) => tool.name)).toEqual(expect.arrayContaining(['local-tools__whoami', 'local-tools__hang']));
+    expect((await gatehouse.sessions.tools.list(aliceSession.id)).tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['local-tools__whoami', 'local-tools__hang']));
     expect(textOf(await gatehouse.sessions.toolCalls.create(aliceSession.id, { name: 'local-tools__whoami' }))).toContain('api-key:1111');
     expect(textOf(await gatehouse.sessions.toolCalls.create(bobSession.id, { name: 'local-tools__whoami' }))).toContain('api-key:2222');
 

@@ -108,6 +108,15 @@ describe('gatehouseAnthropic', () => {
     ]);
   });
 
+  it('tells which providers could not be listed, next to Anthropic tools of those that could', async () => {
+    const down = { providerId: 'slack', providerDeploymentId: 'pde_slack', error: { code: 'tool_server_unavailable', message: 'The slack tool server could not be reached.' } };
+    const session = await gatehouseAnthropic.createSession(inMemoryProviderSession([createIssue], undefined, [down]));
+    const tools: Anthropic.Tool[] = session.tools;
+    expect(tools.map((tool) => tool.name)).toEqual(['github__create_issue']);
+    expect(session.unavailable).toEqual([down]);
+    expect((await gatehouseAnthropic.createSession(inMemoryProviderSession([createIssue]))).unavailable).toEqual([]);
+  });
+
   it('runs the tool_use blocks of a whole response, skipping text and thinking, with the input as arguments', async () => {
     const { session, calls } = await anthropicSession((name, args) =>
       toolCall({ toolName: name, content: [{ type: 'text', text: `${name} got ${JSON.stringify(args)}` }] }),

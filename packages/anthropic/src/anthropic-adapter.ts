@@ -1,5 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { ProviderSession, ProviderSessionAdapter, RequestOptions } from '@gatehouse/sdk';
+import type { ProviderSession, ProviderSessionAdapter, RequestOptions, UnavailableSessionProvider } from '@gatehouse/sdk';
 import { errorResultBlock, toToolResultBlock } from './anthropic-convert-results.js';
 import { toAnthropicTools } from './anthropic-convert-tools.js';
 
@@ -22,6 +22,18 @@ export interface AnthropicToolResultMessage {
 export interface AnthropicProviderSession {
   /** The session's tools as Anthropic tool definitions, for `messages.create({ tools })`. */
   tools: Anthropic.Tool[];
+  /**
+   * The session's providers whose tools could not be listed when it opened (tool server down, the user
+   * must authorize again, ...), each with `providerId`, `providerDeploymentId` and `error: { code, message }`.
+   * Their tools are missing from `tools`; empty when every provider answered. Tell the user (or the model)
+   * rather than letting those tools vanish silently.
+   *
+   * @example
+   * ```ts
+   * for (const provider of session.unavailable) console.warn(`${provider.providerId}: ${provider.error.message}`);
+   * ```
+   */
+  unavailable: UnavailableSessionProvider[];
   /**
    * Runs the model's tool calls through Gatehouse, in parallel, and resolves with the `user` message of
    * their `tool_result` blocks, in the order of the `tool_use` blocks.
@@ -126,6 +138,7 @@ export const gatehouseAnthropic: ProviderSessionAdapter<AnthropicProviderSession
     const knownTools: ReadonlySet<string> = new Set(tools.map((tool) => tool.name));
     return {
       tools,
+      unavailable: providerSession.unavailable ?? [],
       providerSession,
       async callTools(toolUses, options) {
         const blocks: readonly unknown[] = Array.isArray(toolUses) ? toolUses : [];

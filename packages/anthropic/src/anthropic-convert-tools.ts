@@ -11,12 +11,12 @@ import type { SessionTool } from '@gatehouse/sdk';
  *
  * Pure: the input is not modified.
  *
- * @param tools - the session's tools (`providerSession.tools`, or `gatehouse.sessions.tools.list(id)`)
+ * @param tools - the session's tools (`providerSession.tools`, or `(await gatehouse.sessions.tools.list(id)).tools`)
  * @returns one Anthropic tool per session tool, in the same order
  *
  * @example
  * ```ts
- * const tools = toAnthropicTools(await gatehouse.sessions.tools.list(session.id));
+ * const tools = toAnthropicTools((await gatehouse.sessions.tools.list(session.id)).tools);
  * const response = await anthropic.messages.create({ model, max_tokens: 1024, tools, messages });
  * ```
  */

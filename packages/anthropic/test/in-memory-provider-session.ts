@@ -48,6 +48,7 @@ export interface RecordedToolCall {
 export function inMemoryProviderSession(
   tools: SessionTool[],
   run: (name: string, args: Record<string, unknown> | undefined) => ToolCall | Promise<ToolCall> = (name) => toolCall({ toolName: name }),
+  unavailable: ProviderSession['unavailable'] = [],
 ): ProviderSession & { calls: RecordedToolCall[] } {
   const session: Session = {
     object: 'session',
@@ -64,6 +65,7 @@ export function inMemoryProviderSession(
     id: session.id,
     session,
     tools,
+    unavailable,
     mcpUrl: session.mcp.url,
     calls,
     async callTool(name, args) {

@@ -10,6 +10,7 @@
  * @packageDocumentation
  */
 import type { RequestOptions } from './core/http.js';
+import type { UnavailableSessionProvider } from './resources/sessions/tools.js';
 import type { Session, SessionTool, ToolCall } from './types.js';
 
 /**
@@ -27,6 +28,13 @@ export interface ProviderSession {
    * `inputSchema` is the tool's JSON Schema exactly as its MCP server declared it.
    */
   tools: SessionTool[];
+  /**
+   * The session's providers whose tools could not be listed when the session was opened (tool server
+   * down, user must authorize again, ...), with the reason; their tools are missing from `tools`. Empty
+   * when every provider answered. An adapter should pass this on (e.g. as `session.unavailable`), so the
+   * app can tell the user or the model instead of losing those tools silently.
+   */
+  unavailable: UnavailableSessionProvider[];
   /**
    * The session's tools as one MCP server (Streamable HTTP), for vendors that connect to MCP servers
    * themselves; authenticate with `session.mcp.secret` as a bearer token.

@@ -344,8 +344,11 @@ export type ToolCallErrorCode =
   | 'unknown_tool'
   | 'tool_server_unavailable'
   | 'tool_timeout'
+  | 'cancelled'
   | 'tool_result_too_large'
   | 'reauthorization_required'
+  | 'token_refresh_failed'
+  | 'tool_forbidden'
   | 'tool_server_error'
   | (string & {});
 

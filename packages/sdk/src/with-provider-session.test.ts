@@ -69,6 +69,7 @@ describe('withProviderSession', () => {
       session: { id: sessionId, status: 'active', mcp: { secret: `gms_secret_${sessionId}` } },
     });
     expect(providerSession?.tools[0]?.inputSchema).toEqual({ type: 'object', properties: { user_id: { type: 'string' } } });
+    expect(providerSession?.unavailable).toEqual([]);
     expect(fake.requests.map((request) => `${request.method} ${request.path.replace(sessionId, ':id')}`)).toEqual([
       'POST /v1/sessions',
       'GET /v1/sessions/:id/tools',
@@ -76,6 +77,13 @@ describe('withProviderSession', () => {
       'POST /v1/sessions/:id/close',
     ]);
     expect(fake.sessions.get(sessionId)?.status).toBe('closed');
+  });
+
+  it("hands the adapter the providers whose tools could not be listed, with the server's reason", async () => {
+    const down = { provider_id: 'exa', provider_deployment_id: 'pde_exa', error: { code: 'reauthorization_required', message: 'The user must authorize again.' } };
+    fake.unavailableProviders.push(down);
+    const unavailable = await gatehouse.withProviderSession(passThrough, init, (session) => session.unavailable);
+    expect(unavailable).toEqual([{ providerId: 'exa', providerDeploymentId: 'pde_exa', error: down.error }]);
   });
 
   it('infers the adapter session and the result types', async () => {

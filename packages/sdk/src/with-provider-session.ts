@@ -49,11 +49,12 @@ export async function withProviderSession<TSession, TResult>(
 
   let result: TResult;
   try {
-    const tools = await client.sessions.tools.list(session.id, options);
+    const { tools, unavailable } = await client.sessions.tools.list(session.id, options);
     const providerSession: ProviderSession = {
       id: session.id,
       session,
       tools,
+      unavailable,
       mcpUrl: session.mcp?.url ?? '',
       callTool: (name, args, callOptions) =>
         client.sessions.toolCalls.create(session.id, { name, arguments: args ?? {} }, callOptions),

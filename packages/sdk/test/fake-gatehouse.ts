@@ -87,6 +87,8 @@ export class FakeGatehouse {
   readonly toolCalls = new Map<string, Json>();
   /** Session tools (wire form) by name; a session gets those of its providers' deployments. */
   readonly sessionTools = new Map<string, Json>();
+  /** Providers (wire form) that `GET /v1/sessions/:id/tools` reports as unreachable, for sessions over their deployment. */
+  readonly unavailableProviders: Json[] = [];
   readonly #toolHandlers = new Map<string, FakeToolHandler>();
   /** Sees every request first; return `true` when it answered. */
   intercept: Intercept | undefined;
@@ -368,7 +370,12 @@ export class FakeGatehouse {
         if (session.status !== 'closed') Object.assign(session, { status: 'closed', closed_at: now() });
         return sendJson(response, 200, session);
       case 'GET tools':
-        return sendJson(response, 200, { data: this.#toolsOf(session) });
+        return sendJson(response, 200, {
+          data: this.#toolsOf(session),
+          unavailable: this.unavailableProviders.filter((entry) =>
+            (session.providers as Json[]).some((provider) => provider.provider_deployment_id === entry.provider_deployment_id),
+          ),
+        });
       case 'GET tool-calls':
         return this.#list(request, response, [...this.toolCalls.values()].filter((toolCall) => toolCall.session_id === session.id));
       case 'POST tool-calls':

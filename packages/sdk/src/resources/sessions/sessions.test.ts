@@ -120,7 +120,8 @@ describe('session tools', () => {
     addGithubTools();
     fake.addSessionTool({ provider_id: 'slack', provider_deployment_id: 'pde_slack', original_name: 'post_message' });
     const sessionId = await createSession();
-    const tools = await gatehouse.sessions.tools.list(sessionId);
+    const { tools, unavailable } = await gatehouse.sessions.tools.list(sessionId);
+    expect(unavailable).toEqual([]);
     expect(fake.requests.at(-1)?.path).toBe(`/v1/sessions/${sessionId}/tools`);
     expect(tools.map((tool) => tool.name)).toEqual(['github__get_user', 'exa__web_search']);
     expect(tools[0]).toEqual({
@@ -137,6 +138,24 @@ describe('session tools', () => {
       originalName: 'get_user',
       annotations: { title: 'Get user', readOnlyHint: true, openWorldHint: false },
     });
+  });
+  it('reports the providers whose tools could not be listed, instead of dropping them silently', async () => {
+    addGithubTools();
+    fake.unavailableProviders.push({
+      provider_id: 'exa',
+      provider_deployment_id: 'pde_exa',
+      error: { code: 'tool_server_unavailable', message: 'The exa tool server could not be reached; try again later.' },
+    });
+    const sessionId = await createSession();
+    const { tools, unavailable } = await gatehouse.sessions.tools.list(sessionId);
+    expect(tools.map((tool) => tool.name)).toEqual(['github__get_user', 'exa__web_search']);
+    expect(unavailable).toEqual([
+      {
+        providerId: 'exa',
+        providerDeploymentId: 'pde_exa',
+        error: { code: 'tool_server_unavailable', message: 'The exa tool server could not be reached; try again later.' },
+      },
+    ]);
   });
 });
 
