@@ -208,7 +208,10 @@ export class ToolGateway {
   }
 
   private async providerTools(target: ToolServerTarget, ref: SessionProviderRef, prefix: string): Promise<SessionTool[]> {
-    let cached = this.toolLists.get(target.key);
+    // Per user, not per token: a refreshed token does not change what the user's tools are.
+    // (Deployment ids are unique across projects.)
+    const listKey = `${target.deploymentId}|${target.authConfigId ?? ''}`;
+    let cached = this.toolLists.get(listKey);
     if (!cached || Date.now() - cached.fetchedAt > TOOL_LIST_TTL_MS) {
       const tools = await this.withConnection(target, async (connection) => {
         const listed: Tool[] = [];
@@ -225,7 +228,7 @@ export class ToolGateway {
         return listed;
       });
       cached = { tools, fetchedAt: Date.now() };
-      this.toolLists.set(target.key, cached);
+      this.toolLists.set(listKey, cached);
     }
     const names = exposedToolNames(prefix, cached.tools.map((tool) => tool.name));
     return cached.tools.map((tool) => ({
