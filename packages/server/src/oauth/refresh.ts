@@ -12,32 +12,88 @@ import { findAuthMethod, getProvider } from '../services/providers.js';
 import { emitWebhookEvent, notifyWebhookDue } from '../services/webhook-events.js';
 import type { Database } from '../store/database.js';
 import { authConfigs } from '../store/schema.js';
+import { ToolCallError } from '../gateway/tool-call-error.js';
 import { requestOptions, resolveAuthorizationServer } from './authorization-server.js';
-import { providerErrorCode } from './provider-error-code.js';
+import { parseRefreshResponse, type RefreshResponse } from './refresh-response.js';
 
 const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 const MAX_ATTEMPTS = 3;
-const MAX_RETRY_DELAY_MS = 10_000;
 
 /**
- * Error codes that mean the grant itself is gone (RFC 6749 §5.2 `invalid_grant`, and the forms
- * providers use for it): the user must authorize again. Anything else is not the user's fault.
+ * The most time one refresh spends on the token endpoint, retries and their delays included: it is
+ * also the longest a refresh holds its auth config's lock (and, on PostgreSQL, a pooled connection
+ * in an open transaction; see {@link withAuthConfigLock}). Each attempt's timeout and each retry
+ * delay come out of it, so it is never more than the request timeout times the attempts.
  */
-const GRANT_GONE = new Set(['invalid_grant', 'invalid_refresh_token', 'token_revoked', 'refresh_token_expired', 'unauthorized_client']);
+export const REFRESH_BUDGET_MS = TOKEN_REQUEST_TIMEOUT_MS * MAX_ATTEMPTS;
+
+/**
+ * Error codes that mean the grant itself is gone: the user must authorize again. RFC 6749 §5.2
+ * `invalid_grant`, and the forms providers use for it (GitHub `bad_refresh_token`; Slack
+ * `invalid_refresh_token`, `token_revoked`, `token_expired`, `account_inactive`).
+ */
+const GRANT_GONE = new Set([
+  'invalid_grant',
+  'bad_refresh_token',
+  'invalid_refresh_token',
+  'refresh_token_expired',
+  'refresh_token_revoked',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+]);
+
+/**
+ * Error codes that blame the deployment's OAuth client, not the user's grant (RFC 6749 §5.2
+ * `invalid_client`, `unauthorized_client`, `unsupported_grant_type`; Slack `invalid_client_id`,
+ * `bad_client_secret`; GitHub `incorrect_client_credentials`). Re-authorizing would not help (the
+ * same client would mint the new grant), so the auth config stays active and the error is recorded.
+ */
+const CLIENT_MISCONFIGURED = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_client_id',
+  'bad_client_secret',
+  'incorrect_client_credentials',
+]);
+
+/** Recorded when an expiring access token has no refresh token, so the background sweep skips the row. */
+export const NO_REFRESH_TOKEN = 'no_refresh_token';
 
 /** How a refresh ended. `authConfig` is the row as it is now. */
 export type RefreshOutcome =
   | { kind: 'refreshed' | 'already_refreshed' | 'not_needed' | 'not_refreshable'; authConfig: AuthConfigRow }
   | { kind: 'reauthorization_required'; authConfig: AuthConfigRow }
-  | { kind: 'unavailable'; authConfig: AuthConfigRow; errorCode: string };
+  | {
+      kind: 'unavailable';
+      authConfig: AuthConfigRow;
+      errorCode: string;
+      /** Set when the provider asked for a wait longer than the refresh budget: ask again after this. */
+      retryAfterSeconds?: number | undefined;
+      /** Set when an operator, not the user, must act (the deployment's OAuth client was refused). */
+      clientMisconfigured?: boolean | undefined;
+    };
 
-/** Whether an access token expires within the refresh window (at most half its lifetime, so short-lived tokens are not refreshed on every call). */
-export function needsRefresh(row: AuthConfigRow, method: OAuth2AuthMethod, now: Date): boolean {
+/** Options of {@link refreshAuthConfig}. */
+export interface RefreshOptions {
+  /** Refresh even if the token does not look expired (the tool server refused it). */
+  force: boolean;
+  /** Refresh when the token expires within this much, even if the method's window is shorter (the sweep: its interval plus a margin). */
+  minWindowMs?: number | undefined;
+}
+
+/**
+ * Whether an access token expires within the refresh window: the method's (or `minWindowMs`, if
+ * longer), but at most half the token's lifetime, so short-lived tokens are not refreshed on every call.
+ */
+export function needsRefresh(row: AuthConfigRow, method: OAuth2AuthMethod, now: Date, minWindowMs = 0): boolean {
   if (!row.accessTokenExpiresAt) return false;
   const expiresAt = row.accessTokenExpiresAt.getTime();
   const lifetime = expiresAt - (row.lastRefreshedAt ?? row.createdAt).getTime();
-  const window = Math.min((method.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000, Math.max(0, lifetime / 2));
+  const wanted = Math.max((method.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000, minWindowMs);
+  const window = Math.min(wanted, Math.max(0, lifetime / 2));
   return expiresAt - now.getTime() <= window;
 }
 
@@ -48,12 +104,17 @@ const inFlight = new Map<string, Promise<RefreshOutcome>>();
  * processes: callers that saw the same credentials version share one refresh; after taking the
  * lock the row is read again, so a caller that waited uses the token the winner stored. A rotated
  * refresh token is stored (committed) before anyone gets the new access token; a response without
- * one keeps the old. `invalid_grant` turns the auth config `reauthorization_required` after one try;
- * transient failures (5xx, 429, timeouts) are retried with backoff honouring `Retry-After`, and
- * change nothing.
+ * one keeps the old. A gone grant (`invalid_grant` and its provider forms) turns the auth config
+ * `reauthorization_required` after one try, unless the credentials changed meanwhile (a
+ * re-authorization wins over a late failure of the old grant). Transient failures (5xx, 429,
+ * timeouts) are retried with backoff within {@link REFRESH_BUDGET_MS}, honouring `Retry-After` when
+ * it fits, and change nothing but `last_error`.
  *
  * @param seenVersion the `credentialsVersion` the caller found stale.
  * @param force refresh even if the token does not look expired (the tool server refused it).
+ * @throws ToolCallError (`token_refresh_failed`) when the refresh failed, the current access token
+ *   is unusable (expired, or `force`), and the caller must be told something more useful than "try
+ *   again shortly": the deployment's OAuth client was refused, or the provider asked for a long wait.
  */
 export function refreshAuthConfig(
   context: ServerContext,
@@ -61,13 +122,14 @@ export function refreshAuthConfig(
   authConfigId: string,
   seenVersion: number,
   force: boolean,
+  options: Omit<RefreshOptions, 'force'> = {},
 ): Promise<RefreshOutcome> {
   const key = `${authConfigId}@${seenVersion}`;
   let pending = inFlight.get(key);
   if (!pending) {
     pending = withAuthConfigLock(context, authConfigId, async (db) => {
       const webhookEvents: string[] = [];
-      const outcome = await refreshLocked(context, db, projectId, authConfigId, seenVersion, force, webhookEvents);
+      const outcome = await refreshLocked(context, db, projectId, authConfigId, seenVersion, { ...options, force }, webhookEvents);
       return { outcome, webhookEvents };
     })
       .then(async ({ outcome, webhookEvents }) => {
@@ -78,7 +140,31 @@ export function refreshAuthConfig(
       .finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
-  return pending;
+  return pending.then((outcome) => {
+    const explanation = outcome.kind === 'unavailable' && (force || isExpired(outcome.authConfig, context.clock.now())) ? explain(outcome) : undefined;
+    if (explanation) throw new ToolCallError('token_refresh_failed', explanation);
+    return outcome;
+  });
+}
+
+function isExpired(row: AuthConfigRow, now: Date): boolean {
+  return row.accessTokenExpiresAt !== null && row.accessTokenExpiresAt.getTime() <= now.getTime();
+}
+
+/** A message for the app (and its model) that says who must act; never a provider body. */
+function explain(outcome: Extract<RefreshOutcome, { kind: 'unavailable' }>): string | undefined {
+  const { providerId, deploymentId } = outcome.authConfig;
+  if (outcome.clientMisconfigured) {
+    return (
+      `${providerId} refused the OAuth client of deployment ${deploymentId} when refreshing the user's token (${outcome.errorCode}). ` +
+      `Fix the deployment's oauth_client (client id and secret, and that the ${providerId} app may use refresh tokens); ` +
+      'the user does not need to authorize again.'
+    );
+  }
+  if (outcome.retryAfterSeconds !== undefined) {
+    return `${providerId} is limiting token refreshes (${outcome.errorCode}); try again after ${outcome.retryAfterSeconds} s.`;
+  }
+  return undefined;
 }
 
 async function refreshLocked(
@@ -87,7 +173,7 @@ async function refreshLocked(
   projectId: string,
   authConfigId: string,
   seenVersion: number,
-  force: boolean,
+  options: RefreshOptions,
   webhookEvents: string[],
 ): Promise<RefreshOutcome> {
   const [row] = await db
@@ -103,9 +189,9 @@ async function refreshLocked(
   const method = findAuthMethod(definition, row.authMethodId);
   const credentials = openCredentials(context, row);
   if (method.type !== 'oauth2' || credentials.type !== 'oauth2' || !credentials.refreshToken) {
-    return { kind: 'not_refreshable', authConfig: row };
+    return { kind: 'not_refreshable', authConfig: await markNotRefreshable(context, db, row) };
   }
-  if (!force && !needsRefresh(row, method, context.clock.now())) return { kind: 'not_needed', authConfig: row };
+  if (!options.force && !needsRefresh(row, method, context.clock.now(), options.minWindowMs)) return { kind: 'not_needed', authConfig: row };
 
   const deployment = await getDeployment(context, projectId, row.deploymentId);
   const authorizationServer = await resolveAuthorizationServer(context, method);
@@ -118,8 +204,12 @@ async function refreshLocked(
         ? oauth.ClientSecretPost(clientSecret)
         : oauth.ClientSecretBasic(clientSecret);
 
+  // Real time, not context.clock: this bounds network waits (and the lock held across them).
+  const deadline = performance.now() + REFRESH_BUDGET_MS;
   let lastErrorCode = 'token_endpoint_unavailable';
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) break;
     let response: Response;
     try {
       response = await oauth.refreshTokenGrantRequest(
@@ -127,42 +217,50 @@ async function refreshLocked(
         client,
         clientAuth,
         credentials.refreshToken,
-        requestOptions(context, AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)),
+        requestOptions(context, authorizationServer.token_endpoint, AbortSignal.timeout(Math.min(TOKEN_REQUEST_TIMEOUT_MS, remaining))),
       );
     } catch (error) {
       lastErrorCode = (error as Error).name === 'TimeoutError' ? 'token_endpoint_timeout' : 'token_endpoint_unavailable';
-      await pause(backoffMs(attempt, undefined), attempt);
+      if (!(await pauseWithin(deadline, backoffMs(attempt), attempt))) break;
       continue;
     }
     if (response.status === 429 || response.status >= 500) {
       lastErrorCode = response.status === 429 ? 'token_endpoint_rate_limited' : 'token_endpoint_unavailable';
       await response.body?.cancel().catch(() => {});
-      await pause(backoffMs(attempt, response.headers.get('retry-after')), attempt);
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'));
+      if (retryAfterMs !== undefined && retryAfterMs > deadline - performance.now()) {
+        // The provider wants a longer wait than this request may take: give up now, say when to come back.
+        return recordFailure(context, db, row, lastErrorCode, { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) });
+      }
+      if (!(await pauseWithin(deadline, retryAfterMs ?? backoffMs(attempt), attempt))) break;
       continue;
     }
-    try {
-      const result = await oauth.processRefreshTokenResponse(authorizationServer, client, response);
-      return await storeRefreshedCredentials(context, db, row, credentials, result, webhookEvents);
-    } catch (error) {
-      const code = error instanceof oauth.ResponseBodyError ? providerErrorCode(error.error, 'provider_error') : 'invalid_token_response';
-      if (GRANT_GONE.has(code)) return markReauthorizationRequired(context, db, row, code, webhookEvents);
-      return recordFailure(context, db, row, code);
-    }
+    const parsed = await parseRefreshResponse(authorizationServer, client, method, response);
+    if (parsed.kind === 'tokens') return storeRefreshedCredentials(context, db, row, credentials, parsed, webhookEvents);
+    const code = parsed.kind === 'refused' ? parsed.code : 'invalid_token_response';
+    if (GRANT_GONE.has(code)) return markReauthorizationRequired(context, db, row, code, webhookEvents);
+    return recordFailure(context, db, row, code, { clientMisconfigured: CLIENT_MISCONFIGURED.has(code) });
   }
-  return recordFailure(context, db, row, lastErrorCode);
+  return recordFailure(context, db, row, lastErrorCode, {});
 }
 
-function backoffMs(attempt: number, retryAfter: string | null | undefined): number {
-  if (retryAfter) {
-    const seconds = Number(retryAfter);
-    const ms = Number.isFinite(seconds) ? seconds * 1000 : new Date(retryAfter).getTime() - Date.now();
-    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_DELAY_MS);
-  }
-  return Math.min(200 * 2 ** (attempt - 1) + Math.random() * 100, MAX_RETRY_DELAY_MS);
+/** `Retry-After` (RFC 9110 §10.2.3) in milliseconds: delay-seconds or an HTTP-date; undefined if absent or unreadable. */
+function parseRetryAfterMs(retryAfter: string | null): number | undefined {
+  if (!retryAfter) return undefined;
+  const seconds = /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : undefined;
+  const ms = seconds !== undefined ? seconds * 1000 : new Date(retryAfter).getTime() - Date.now();
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
-async function pause(ms: number, attempt: number): Promise<void> {
-  if (attempt < MAX_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, ms));
+function backoffMs(attempt: number): number {
+  return 200 * 2 ** (attempt - 1) + Math.random() * 100;
+}
+
+/** Waits before the next attempt; false (without waiting) when there is no next attempt or the wait would overrun the budget. */
+async function pauseWithin(deadline: number, ms: number, attempt: number): Promise<boolean> {
+  if (attempt >= MAX_ATTEMPTS || performance.now() + ms >= deadline) return false;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return true;
 }
 
 async function storeRefreshedCredentials(
@@ -170,17 +268,17 @@ async function storeRefreshedCredentials(
   db: Database,
   row: AuthConfigRow,
   previous: Extract<Credentials, { type: 'oauth2' }>,
-  result: oauth.TokenEndpointResponse,
+  result: Extract<RefreshResponse, { kind: 'tokens' }>,
   webhookEvents: string[],
 ): Promise<RefreshOutcome> {
   const now = context.clock.now();
-  const expiresAt = typeof result.expires_in === 'number' ? new Date(now.getTime() + result.expires_in * 1000) : undefined;
+  const expiresAt = result.expiresInSeconds !== undefined ? new Date(now.getTime() + result.expiresInSeconds * 1000) : undefined;
   const credentials: Credentials = {
     type: 'oauth2',
-    accessToken: result.access_token,
-    tokenType: result.token_type,
+    accessToken: result.accessToken,
+    tokenType: result.tokenType,
     // RFC 6749 §6: the server MAY issue a new refresh token; without one the old one stays valid.
-    refreshToken: result.refresh_token ?? previous.refreshToken,
+    refreshToken: result.refreshToken ?? previous.refreshToken,
     expiresAt: expiresAt?.toISOString(),
   };
   const sealed = context.keyring.seal(JSON.stringify(credentials), credentialsAad(row.projectId, row.id));
@@ -198,15 +296,22 @@ async function storeRefreshedCredentials(
     })
     .where(and(eq(authConfigs.id, row.id), eq(authConfigs.credentialsVersion, row.credentialsVersion)))
     .returning();
-  if (!updated) {
-    const [current] = await db.select().from(authConfigs).where(eq(authConfigs.id, row.id)).limit(1);
-    return { kind: 'already_refreshed', authConfig: current ?? row };
-  }
+  if (!updated) return changedMeanwhile(db, row);
   await recordAuthConfigEvent(db, { projectId: row.projectId, authConfigId: row.id, type: 'refreshed', at: now });
   const eventId = await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.refreshed', data: authConfigToWire(updated) });
   if (eventId) webhookEvents.push(eventId);
-  context.logger.info({ authConfigId: row.id, version: updated.credentialsVersion, rotated: Boolean(result.refresh_token) }, 'auth config refreshed');
+  context.logger.info({ authConfigId: row.id, version: updated.credentialsVersion, rotated: Boolean(result.refreshToken) }, 'auth config refreshed');
   return { kind: 'refreshed', authConfig: updated };
+}
+
+/**
+ * The credentials this refresh started from were replaced while it ran (a re-authorization, which
+ * does not take the refresh lock): whatever the old grant did no longer applies to the row.
+ */
+async function changedMeanwhile(db: Database, row: AuthConfigRow): Promise<RefreshOutcome> {
+  const [current] = await db.select().from(authConfigs).where(eq(authConfigs.id, row.id)).limit(1);
+  if (!current) throw notFound('provider auth config', row.id);
+  return current.status === 'active' ? { kind: 'already_refreshed', authConfig: current } : { kind: 'reauthorization_required', authConfig: current };
 }
 
 async function markReauthorizationRequired(
@@ -217,36 +322,55 @@ async function markReauthorizationRequired(
   webhookEvents: string[],
 ): Promise<RefreshOutcome> {
   const now = context.clock.now();
+  // Only the credentials that failed: a re-authorization that committed meanwhile has a newer version.
   const [updated] = await db
     .update(authConfigs)
     .set({ status: 'reauthorization_required', lastErrorCode: errorCode, lastErrorAt: now, updatedAt: now })
-    .where(and(eq(authConfigs.id, row.id), eq(authConfigs.status, 'active')))
+    .where(and(eq(authConfigs.id, row.id), eq(authConfigs.status, 'active'), eq(authConfigs.credentialsVersion, row.credentialsVersion)))
     .returning();
-  if (updated) {
-    await recordAuthConfigEvent(db, {
-      projectId: row.projectId,
-      authConfigId: row.id,
-      type: 'status_changed',
-      fromStatus: 'active',
-      toStatus: 'reauthorization_required',
-      errorCode,
-      at: now,
-    });
-    const eventId = await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.reauthorization_required', data: authConfigToWire(updated) });
-    if (eventId) webhookEvents.push(eventId);
-    context.logger.warn({ authConfigId: row.id, errorCode }, 'auth config needs re-authorization');
-  }
-  return { kind: 'reauthorization_required', authConfig: updated ?? row };
+  if (!updated) return changedMeanwhile(db, row);
+  await recordAuthConfigEvent(db, {
+    projectId: row.projectId,
+    authConfigId: row.id,
+    type: 'status_changed',
+    fromStatus: 'active',
+    toStatus: 'reauthorization_required',
+    errorCode,
+    at: now,
+  });
+  const eventId = await emitWebhookEvent(db, { projectId: row.projectId, type: 'auth_config.reauthorization_required', data: authConfigToWire(updated) });
+  if (eventId) webhookEvents.push(eventId);
+  context.logger.warn({ authConfigId: row.id, errorCode }, 'auth config needs re-authorization');
+  return { kind: 'reauthorization_required', authConfig: updated };
 }
 
-async function recordFailure(context: ServerContext, db: Database, row: AuthConfigRow, errorCode: string): Promise<RefreshOutcome> {
+async function recordFailure(
+  context: ServerContext,
+  db: Database,
+  row: AuthConfigRow,
+  errorCode: string,
+  detail: { retryAfterSeconds?: number; clientMisconfigured?: boolean },
+): Promise<RefreshOutcome> {
   const now = context.clock.now();
   const [updated] = await db
     .update(authConfigs)
     .set({ lastErrorCode: errorCode, lastErrorAt: now, updatedAt: now })
-    .where(eq(authConfigs.id, row.id))
+    .where(and(eq(authConfigs.id, row.id), eq(authConfigs.credentialsVersion, row.credentialsVersion)))
     .returning();
+  if (!updated) return changedMeanwhile(db, row);
   await recordAuthConfigEvent(db, { projectId: row.projectId, authConfigId: row.id, type: 'refresh_failed', errorCode, at: now });
-  context.logger.warn({ authConfigId: row.id, errorCode }, 'refresh failed; the auth config stays active');
-  return { kind: 'unavailable', authConfig: updated ?? row, errorCode };
+  context.logger.warn({ authConfigId: row.id, errorCode, ...detail }, 'refresh failed; the auth config stays active');
+  return { kind: 'unavailable', authConfig: updated, errorCode, ...detail };
+}
+
+/** Notes once that an expiring token cannot be refreshed, so the background sweep stops picking the row. */
+async function markNotRefreshable(context: ServerContext, db: Database, row: AuthConfigRow): Promise<AuthConfigRow> {
+  if (!row.accessTokenExpiresAt || row.lastErrorCode === NO_REFRESH_TOKEN) return row;
+  const now = context.clock.now();
+  const [updated] = await db
+    .update(authConfigs)
+    .set({ lastErrorCode: NO_REFRESH_TOKEN, lastErrorAt: now, updatedAt: now })
+    .where(and(eq(authConfigs.id, row.id), eq(authConfigs.credentialsVersion, row.credentialsVersion)))
+    .returning();
+  return updated ?? row;
 }

@@ -6,6 +6,7 @@ import { authConfigs, type AuthConfigStatus } from '../store/schema.js';
 import type { Database } from '../store/database.js';
 import { authConfigToWire } from '../http/serializers.js';
 import { revokeAtProvider, type RevocationResult } from '../oauth/revoke.js';
+import { withAuthConfigLock } from './auth-config-lock.js';
 import { emitWebhookEvent, notifyWebhookDue } from './webhook-events.js';
 
 /** An auth config row as stored (credentials only as ciphertext). */
@@ -79,21 +80,33 @@ export async function listAuthConfigs(
  * Deletes an auth config: first revokes its tokens at the provider (RFC 7009) where the provider has
  * a revocation endpoint, then removes the row and its sealed credentials, and reports whether the
  * provider confirmed. The row goes even when the provider does not answer: the app asked for it.
+ * Both happen under the auth config's refresh lock, so a refresh in flight (which may rotate the
+ * refresh token) finishes first and its new tokens are the ones revoked, and none starts in between.
  */
 export async function deleteAuthConfig(context: ServerContext, projectId: string, authConfigId: string): Promise<RevocationResult> {
-  const row = await getAuthConfig(context, projectId, authConfigId);
-  const revocation = await revokeAtProvider(context, row);
-  await context.db.transaction(async (tx) => {
-    const deleted = await tx
-      .delete(authConfigs)
+  await getAuthConfig(context, projectId, authConfigId);
+  const revocation = await withAuthConfigLock(context, authConfigId, async (db) => {
+    // Read again under the lock: these are the credentials no refresh can replace any more.
+    const [row] = await db
+      .select()
+      .from(authConfigs)
       .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
-      .returning();
-    if (deleted.length === 0) throw notFound('provider auth config', authConfigId);
-    await emitWebhookEvent(tx as unknown as Database, {
-      projectId,
-      type: 'auth_config.deleted',
-      data: { ...authConfigToWire(deleted[0]!), revocation },
+      .limit(1);
+    if (!row) throw notFound('provider auth config', authConfigId);
+    const result = await revokeAtProvider(context, row);
+    await db.transaction(async (tx) => {
+      const deleted = await tx
+        .delete(authConfigs)
+        .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.id, authConfigId)))
+        .returning();
+      if (deleted.length === 0) throw notFound('provider auth config', authConfigId);
+      await emitWebhookEvent(tx as unknown as Database, {
+        projectId,
+        type: 'auth_config.deleted',
+        data: { ...authConfigToWire(deleted[0]!), revocation: result },
+      });
     });
+    return result;
   });
   void notifyWebhookDue(context).catch(() => {});
   return revocation;
