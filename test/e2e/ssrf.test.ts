@@ -12,13 +12,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gatehouse } from '@gatehouse/sdk';
 import { createGuardedFetch, OutboundPolicy, OutboundRequestRefusedError, parseAllowlist, parseConfig } from '@gatehouse/server';
+import { launchBrowser } from '../support/browser.js';
 import { installDialRecorder, type DialRecorder } from '../support/dial-recorder.js';
 import { startInProcessGatehouse, type InProcessGatehouse } from '../support/gatehouse.js';
 import { startToolServer, type ToolServer } from '../support/mcp-tool-server.js';
 import { RawApi, startCountingListener, type CountingListener } from '../support/security.js';
-import { deliverCallback, startAttemptOverHttp } from '../support/setup-flow.js';
+import { authorizeInBrowser, deliverCallback, startAttemptOverHttp } from '../support/setup-flow.js';
+import { startUpstream, type Upstream } from '../support/upstream.js';
 
 /** Names that exist only in this test. */
 const NAMES: Record<string, string[]> = {
@@ -83,7 +87,7 @@ describe('SSRF: the outbound guard', () => {
     expect(recorder.blocked).toEqual([]);
   }
 
-  const oauthProvider = (id: string, urls: { tokenUrl?: string; issuer?: string }) => ({
+  const oauthProvider = (id: string, urls: { tokenUrl?: string; issuer?: string; revocationUrl?: string }) => ({
     id,
     name: `Provider ${id}`,
     auth_methods: [
@@ -93,17 +97,19 @@ describe('SSRF: the outbound guard', () => {
         ...(urls.issuer ? { issuer: urls.issuer } : {}),
         authorization_url: 'https://auth.example.test/authorize',
         token_url: urls.tokenUrl ?? 'https://auth.example.test/token',
+        ...(urls.revocationUrl ? { revocation_url: urls.revocationUrl } : {}),
         scopes: ['read'],
       },
     ],
   });
 
-  it('refuses provider, token-endpoint and tool-server URLs at private addresses, naming the field, the host and the reason', async () => {
+  it('refuses provider, token-endpoint, revocation and tool-server URLs at private addresses, naming the field, the host and the reason', async () => {
     const targets: Array<[string, string, RegExp]> = [
       ['http://169.254.169.254/latest/meta-data/', '169.254.169.254', /cloud metadata/],
       ['http://10.0.0.1/', '10.0.0.1', /private address/],
       [`http://[::1]:${victim.port}/`, '[::1]', /loopback/],
       [`http://[::ffff:127.0.0.1]:${victim.port}/`, '[::ffff:7f00:1]', /IPv4-mapped address of a loopback/],
+      [`http://[::ffff:0:127.0.0.1]:${victim.port}/`, '[::ffff:0:7f00:1]', /IPv4-translated address of a loopback/],
       [`http://127.0.0.1:${victim.port}/`, '127.0.0.1', /loopback/],
       [`https://localhost:${victim.port}/`, 'localhost', /loopback/],
       ['https://100.64.0.1/', '100.64.0.1', /carrier-grade NAT/],
@@ -114,6 +120,7 @@ describe('SSRF: the outbound guard', () => {
         ['mcp_server.url', { id: `p${index++}`, name: 'P', auth_methods: [], mcp_server: { url: `${base}mcp` } }],
         ['auth_methods.0.token_url', { ...oauthProvider(`p${index++}`, { tokenUrl: `${base}token` }) }],
         ['auth_methods.0.issuer', { ...oauthProvider(`p${index++}`, { issuer: base.replace(/\/$/, '') }) }],
+        ['auth_methods.0.revocation_url', { ...oauthProvider(`p${index++}`, { revocationUrl: `${base}revoke` }) }],
       ];
       for (const [field, body] of cases) {
         const answer = await api.post('/v1/providers', body);
@@ -237,6 +244,46 @@ describe('SSRF: the outbound guard', () => {
     expectNoConnectionToVictim();
   });
 
+  it('refuses webhook URLs at private addresses when the endpoint is created, and a name resolving to one when delivering', async () => {
+    const targets: Array<[string, RegExp]> = [
+      ['https://169.254.169.254/hooks', /169\.254\.169\.254 refused: .*cloud metadata/],
+      ['https://10.0.0.1/hooks', /10\.0\.0\.1 refused: .*private address/],
+      [`https://127.0.0.1:${victim.port}/hooks`, /127\.0\.0\.1 refused: .*loopback/],
+      [`https://[::ffff:127.0.0.1]:${victim.port}/hooks`, /IPv4-mapped address of a loopback/],
+      [`https://localhost:${victim.port}/hooks`, /localhost refused: .*loopback/],
+      ['http://hooks.example.test/hooks', /plain http: is not allowed/],
+    ];
+    for (const [url, message] of targets) {
+      const answer = await api.post('/v1/webhooks', { url });
+      expect(answer.status, url).toBe(400);
+      const error = (answer.json as { error: { message: string; details: Array<{ path: string }> } }).error;
+      expect(error.details.map((detail) => detail.path)).toEqual(['url']);
+      expect(error.message, url).toMatch(message);
+    }
+    expect((await api.get('/v1/webhooks')).json).toMatchObject({ data: [] });
+
+    // A name is not resolved at creation (what it resolves to then proves nothing); the delivery is refused.
+    const created = await api.post('/v1/webhooks', { url: `https://rebind.test:${victim.port}/hooks` });
+    expect(created.status).toBe(201);
+    const endpointId = (created.json as { id: string }).id;
+    const moved = await api.request('PATCH', `/v1/webhooks/${endpointId}`, { url: 'https://192.168.1.10/hooks' });
+    expect(moved.status).toBe(400);
+    expect(moved.text).toMatch(/192\.168\.1\.10 refused: .*private address/);
+    const refusalsBefore = refusals.filter((error) => error.host === 'rebind.test').length;
+    expect((await api.post(`/v1/webhooks/${endpointId}/test`)).status).toBe(202);
+    await expect.poll(() => refusals.filter((error) => error.host === 'rebind.test').length, { timeout: 15_000 }).toBeGreaterThan(refusalsBefore);
+    await expect
+      .poll(async () => ((await api.get(`/v1/webhooks/${endpointId}/deliveries`)).json as { data: Array<{ attempts: number }> }).data[0]?.attempts ?? 0, {
+        timeout: 15_000,
+      })
+      .toBeGreaterThanOrEqual(1);
+    const [delivery] = ((await api.get(`/v1/webhooks/${endpointId}/deliveries`)).json as { data: Array<{ status: string; last_status_code: number | null }> }).data;
+    expect(delivery!.status).not.toBe('succeeded');
+    expect(delivery!.last_status_code).toBeNull();
+    expect(refusals.map((error) => error.message)).toContain(`Outbound request to rebind.test refused: it resolves to 127.0.0.1, a loopback address.`);
+    expectNoConnectionToVictim();
+  });
+
   it('reaches what the operator allow-listed: a loopback tool server by port, and redirects between allowed hosts', async () => {
     expect((await api.post('/v1/providers', { id: 'allowed', name: 'Allowed', auth_methods: [], mcp_server: { url: toolServer.url } })).status).toBe(201);
     const deployment = (await api.post('/v1/providers/deployments', { provider_id: 'allowed' })).json as { id: string };
@@ -259,5 +306,85 @@ describe('SSRF: the outbound guard', () => {
     expect(() => parseConfig({}, { GATEHOUSE_OUTBOUND_ALLOWLIST: '10.0.0.0/99' })).toThrowError(/GATEHOUSE_OUTBOUND_ALLOWLIST: "10\.0\.0\.0\/99"/);
     expect(() => parseConfig({}, { GATEHOUSE_OUTBOUND_ALLOWLIST: 'http://x/' })).toThrowError(/GATEHOUSE_OUTBOUND_ALLOWLIST/);
     expect(parseConfig({}, { GATEHOUSE_OUTBOUND_ALLOWLIST: 'mcp.internal, 10.0.0.0/8, 127.0.0.1:8080' }).outboundAllowlist).toHaveLength(3);
+  });
+});
+
+/**
+ * An OAuth provider on a plain-http host that the operator allow-listed (GATEHOUSE_OUTBOUND_ALLOWLIST,
+ * private network off) works end to end: discovery, the code exchange and revocation are allowed by
+ * oauth4webapi exactly where the outbound guard allows them. Its revocation URL is a name that
+ * resolves to loopback: revocation on delete is refused by the guard and reaches nothing.
+ */
+describe('SSRF: OAuth against an allow-listed plain-http provider', () => {
+  let recorder: DialRecorder;
+  let victim: CountingListener;
+  let upstream: Upstream;
+  let server: InProcessGatehouse;
+  let browser: Browser;
+  let gatehouse: Gatehouse;
+  const refusals: OutboundRequestRefusedError[] = [];
+
+  beforeAll(async () => {
+    recorder = installDialRecorder();
+    victim = await startCountingListener();
+    upstream = await startUpstream({ clients: [] });
+    const allowlist = `127.0.0.1:${upstream.port}`;
+    const fetch = createGuardedFetch({
+      policy: new OutboundPolicy(false, parseAllowlist(allowlist)),
+      resolve: async (hostname) => {
+        const addresses = NAMES[hostname];
+        if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+        return addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+      },
+      onRefused: (error) => refusals.push(error),
+    });
+    server = await startInProcessGatehouse({ env: { GATEHOUSE_ALLOW_PRIVATE_NETWORK: 'false', GATEHOUSE_OUTBOUND_ALLOWLIST: allowlist }, fetch });
+    gatehouse = new Gatehouse({ apiKey: server.apiKey, baseUrl: server.url, maxRetries: 0 });
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await upstream?.close();
+    await victim?.close();
+    recorder?.restore();
+  });
+
+  it('discovers, exchanges the code over allow-listed http, and refuses a revocation URL that resolves to loopback', async () => {
+    expect(upstream.issuer.startsWith('http://127.0.0.1:')).toBe(true);
+    await gatehouse.providers.create({
+      id: 'internal-idp',
+      name: 'Internal IdP',
+      authMethods: [
+        {
+          id: 'oauth',
+          type: 'oauth2',
+          issuer: upstream.issuer,
+          authorizationUrl: upstream.authorizationEndpoint,
+          tokenUrl: upstream.tokenEndpoint,
+          revocationUrl: `https://rebind.test:${victim.port}/revoke`,
+          scopes: ['openid', 'offline_access'],
+        },
+      ],
+    });
+    const clientId = 'internal-client';
+    const clientSecret = 'internal-client-secret';
+    const deployment = await gatehouse.providers.deployments.create({ providerId: 'internal-idp', oauthClient: { clientId, clientSecret } });
+    await upstream.addClient({ clientId, clientSecret, redirectUris: [deployment.callbackUrl] });
+
+    const setupSession = await gatehouse.providers.setupSessions.create({ providerId: 'internal-idp', providerAuthMethodId: 'oauth' });
+    const waiting = gatehouse.waitForSetupSession([setupSession]);
+    const { context } = await authorizeInBrowser(browser, setupSession.url, 'ines');
+    const completed = await waiting;
+    await context.close();
+    expect(completed.status).toBe('completed');
+    expect(upstream.tokenRequests().filter((request) => request.grantType === 'authorization_code')).toHaveLength(1);
+
+    const deleted = await gatehouse.providers.authConfigs.delete(completed.authConfig!.id);
+    expect(deleted.revocation).toMatchObject({ attempted: true, confirmed: false });
+    expect(refusals.map((error) => error.message)).toContain('Outbound request to rebind.test refused: it resolves to 127.0.0.1, a loopback address.');
+    expect(victim.connections()).toBe(0);
+    expect(recorder.blocked).toEqual([]);
   });
 });
