@@ -127,10 +127,7 @@ export async function startProviderTokenStub(options: { style: StubStyle; access
     const accessToken = token(style === 'slack' ? 'xoxe.xoxp-' : 'ghu_');
     grant.accessTokens.add(accessToken);
     grant.refreshToken = noRefresh.has(grant.login) ? undefined : token(style === 'slack' ? 'xoxe-1-' : 'ghr_');
-    const tokens = {
-      access_token: accessToken,
-      ...(grant.refreshToken ? { refresh_token: grant.refreshToken, expires_in: ttl } : {}),
-    };
+    const tokens = { access_token: accessToken, expires_in: ttl, ...(grant.refreshToken ? { refresh_token: grant.refreshToken } : {}) };
     if (style === 'github') {
       return { ...tokens, token_type: 'bearer', scope: '', ...(grant.refreshToken ? { refresh_token_expires_in: 15_897_600 } : {}) };
     }
