@@ -9,6 +9,8 @@ import { launchBrowser } from '../support/browser.js';
 import { startInProcessGatehouse, type InProcessGatehouse } from '../support/gatehouse.js';
 import { authorizeUser, createOAuthToolProvider } from '../support/session-fixtures.js';
 import type { ToolServer } from '../support/mcp-tool-server.js';
+import { startProviderTokenStub } from '../support/provider-token-stub.js';
+import { authorizeOverHttp, deployStubProvider } from '../support/stub-provider-fixture.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
 
 describe('revocation on delete', () => {
@@ -73,6 +75,22 @@ describe('revocation on delete', () => {
     const call = await gatehouse.sessions.toolCalls.create(session.id, { name: 'notes__whoami' });
     expect(call.status).toBe('failed');
     await expect(gatehouse.providers.authConfigs.get(authConfigId)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('deletes an auth config of a provider without a revocation endpoint and says revocation was not attempted', async () => {
+    // Slack's shape: no RFC 7009 endpoint (auth.revoke is not one), so nothing is sent to revoke.
+    const stub = await startProviderTokenStub({ style: 'slack' });
+    const provider = await deployStubProvider(gatehouse, stub, 'slackish');
+    try {
+      const authConfigId = await authorizeOverHttp(gatehouse, stub, provider.providerId, 'rosa');
+      const result = await gatehouse.providers.authConfigs.delete(authConfigId);
+      expect(result).toMatchObject({ id: authConfigId, deleted: true, revocation: { attempted: false, confirmed: false } });
+      expect(stub.revokedTokens()).toEqual([]);
+      await expect(gatehouse.providers.authConfigs.get(authConfigId)).rejects.toBeInstanceOf(NotFoundError);
+    } finally {
+      await provider.toolServer.close();
+      await stub.close();
+    }
   });
 
   it('still deletes when the provider does not confirm, and says so', async () => {
