@@ -241,6 +241,27 @@ describe('provider sessions', () => {
       expect((await gatehouse.providers.authConfigs.get(daveAuthConfigId)).status).toBe('active');
     });
 
+    it("a 403 from the tool server is tool_forbidden with the server's reason, and no token refresh", async () => {
+      const refreshes = () => upstream.tokenRequests().filter((request) => request.grantType === 'refresh_token').length;
+      expect(textOf(await call(session, 'notes__whoami'))).toContain('alice');
+      const refreshesBefore = refreshes();
+      notes.toolServer.forbid('add_note', { error: 'insufficient_scope', reason: 'the token lacks the notes:write scope' });
+      try {
+        const result = await call(session, 'notes__add_note', { text: 'not allowed' });
+        expect(result).toMatchObject({ status: 'failed', isError: true, error: { code: 'tool_forbidden' } });
+        expect(result.error?.message).toContain('insufficient_scope');
+        expect(result.error?.message).toContain('notes:write');
+        expect(result.error?.message).not.toMatch(/authorize again/);
+        for (const token of issuedTokens) expect(result.error?.message).not.toContain(token);
+      } finally {
+        notes.toolServer.forbid('add_note', null);
+      }
+      expect(notes.toolServer.forbiddenAnswers()).toBe(1);
+      expect(refreshes()).toBe(refreshesBefore);
+      expect((await gatehouse.providers.authConfigs.get(aliceAuthConfigId)).status).toBe('active');
+      expect((await call(session, 'notes__add_note', { text: 'allowed again' })).status).toBe('succeeded');
+    });
+
     it('a token the tool server rejects asks for re-authorization', async () => {
       const carolAuthConfigId = await authorizeUser(gatehouse, browser, 'notes', 'carol');
       const carolSession = await sessionFor(carolAuthConfigId);
@@ -285,6 +306,31 @@ describe('provider sessions', () => {
       expect(failed.isError).toBe(true);
       expect(JSON.stringify(failed.content)).toContain('tool_timeout');
       await client.close();
+    });
+
+    it('names the providers it could not reach in the tool list, instead of dropping their tools silently', async () => {
+      const flaky = await createPublicToolProvider(gatehouse, 'flaky-tools');
+      flaky.toolServer.setDown(true);
+      const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: flaky.deploymentId }, { providerDeploymentId: publicTools.deploymentId }] });
+      const client = new Client({ name: 'test-client', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(session.mcp.url), { requestInit: { headers: { authorization: `Bearer ${session.mcp.secret}` } } }));
+      try {
+        const listed = await client.listTools();
+        expect(listed.tools.map((tool) => tool.name)).toContain('public-tools__echo');
+        expect(listed.tools.some((tool) => tool.name.startsWith('flaky-tools__'))).toBe(false);
+        const down = { code: 'tool_server_unavailable', message: expect.stringContaining('flaky-tools') };
+        expect(listed._meta?.['gatehouse/unavailable_providers']).toEqual([{ provider_id: 'flaky-tools', provider_deployment_id: flaky.deploymentId, error: down }]);
+        const rest = await gatehouse.sessions.tools.list(session.id);
+        expect(rest.unavailable).toEqual([{ providerId: 'flaky-tools', providerDeploymentId: flaky.deploymentId, error: down }]);
+
+        flaky.toolServer.setDown(false);
+        const back = await client.listTools();
+        expect(back.tools.map((tool) => tool.name)).toContain('flaky-tools__echo');
+        expect(back._meta?.['gatehouse/unavailable_providers']).toBeUndefined();
+      } finally {
+        await client.close();
+        await flaky.toolServer.close();
+      }
     });
 
     it('refuses a wrong secret, and a secret of another session', async () => {

@@ -12,6 +12,8 @@ import { startInProcessGatehouse, tempDir, type InProcessGatehouse } from '../su
 import { createPublicToolProvider } from '../support/session-fixtures.js';
 import type { ToolServer } from '../support/mcp-tool-server.js';
 
+const TOOL_CALL_TIMEOUT_MS = 1_500;
+const RESULT_CAP_BYTES = 256 * 1024;
 const STDIO_SERVER = fileURLToPath(new URL('../support/fixtures/stdio-tool-server.mjs', import.meta.url));
 
 function textOf(toolCall: { content: unknown }): string {
@@ -58,7 +60,9 @@ describe('tool server transports', () => {
         '',
       ].join('\n'),
     );
-    server = await startInProcessGatehouse({ env: { GATEHOUSE_PROVIDERS_FILE: providersFile, GATEHOUSE_TOOL_CALL_TIMEOUT_MS: '1500' } });
+    server = await startInProcessGatehouse({
+      env: { GATEHOUSE_PROVIDERS_FILE: providersFile, GATEHOUSE_TOOL_CALL_TIMEOUT_MS: String(TOOL_CALL_TIMEOUT_MS), GATEHOUSE_TOOL_RESULT_MAX_BYTES: String(RESULT_CAP_BYTES) },
+    });
     gatehouse = new Gatehouse({ apiKey: server.apiKey, baseUrl: server.url, maxRetries: 0 });
     sse = await createPublicToolProvider(gatehouse, 'legacy-sse', 'sse');
     localDeploymentId = (await gatehouse.providers.deployments.create({ providerId: 'local-tools' })).id;
@@ -90,6 +94,62 @@ describe('tool server transports', () => {
     const hung = await gatehouse.sessions.toolCalls.create(aliceSession.id, { name: 'local-tools__hang' });
     expect(hung.error?.code).toBe('tool_timeout');
     expect(textOf(await gatehouse.sessions.toolCalls.create(aliceSession.id, { name: 'local-tools__echo', arguments: { text: 'after hang' } }))).toContain('after hang');
+  });
+
+  describe('faults over legacy SSE', () => {
+    const call = (sessionId: string, name: string, args: Record<string, unknown> = {}) => gatehouse.sessions.toolCalls.create(sessionId, { name, arguments: args });
+
+    it('a result well over the cap is a clear tool_result_too_large, and the next call on the provider works', async () => {
+      const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: sse.deploymentId }] });
+      expect((await call(session.id, 'legacy-sse__echo', { text: 'warm' })).status).toBe('succeeded');
+      const connectionsBefore = sse.toolServer.connections();
+      const huge = await call(session.id, 'legacy-sse__huge', { megabytes: 4 });
+      expect(huge).toMatchObject({ status: 'failed', isError: true, error: { code: 'tool_result_too_large' } });
+      // Counted in bytes: 512 KiB of 3-byte characters is under the cap in UTF-16 units, twice over it in bytes.
+      const multibyte = await call(session.id, 'legacy-sse__huge', { megabytes: 0.5, char: '€' });
+      expect(multibyte).toMatchObject({ status: 'failed', error: { code: 'tool_result_too_large' } });
+      const after = await call(session.id, 'legacy-sse__echo', { text: 'after huge' });
+      expect(after.status).toBe('succeeded');
+      expect(textOf(after)).toContain('after huge');
+      // Only the call failed: the shared SSE connection went on serving.
+      expect(sse.toolServer.connections()).toBe(connectionsBefore);
+    });
+
+    it('a server that drops the stream mid-call is tool_server_unavailable at once, and the next call reconnects', async () => {
+      const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: sse.deploymentId }] });
+      expect((await call(session.id, 'legacy-sse__echo', { text: 'warm' })).status).toBe('succeeded');
+      const connectionsBefore = sse.toolServer.connections();
+      const died = await call(session.id, 'legacy-sse__die');
+      expect(died).toMatchObject({ status: 'failed', error: { code: 'tool_server_unavailable' } });
+      const after = await call(session.id, 'legacy-sse__echo', { text: 'after die' });
+      expect(after.status).toBe('succeeded');
+      expect(textOf(after)).toContain('after die');
+      expect(sse.toolServer.connections()).toBe(connectionsBefore + 1);
+    });
+  });
+
+  describe('faults over stdio', () => {
+    let sessionId: string;
+    beforeAll(async () => {
+      const config = await pasteApiKey(gatehouse, 'local-tools', 'carol-local-key-3333');
+      sessionId = (await gatehouse.sessions.create({ providers: [{ providerDeploymentId: localDeploymentId, providerAuthConfigId: config }] })).id;
+    });
+    const call = (name: string, args: Record<string, unknown> = {}) => gatehouse.sessions.toolCalls.create(sessionId, { name, arguments: args });
+
+    it('a result over the cap, counted in bytes, is tool_result_too_large, and the next call works', async () => {
+      // 512 KiB of "€" is 3 bytes per character: under the cap in UTF-16 units, twice over it in bytes.
+      const huge = await call('local-tools__huge', { megabytes: 0.5, char: '€' });
+      expect(huge).toMatchObject({ status: 'failed', error: { code: 'tool_result_too_large' } });
+      const ascii = await call('local-tools__huge', { megabytes: 8 });
+      expect(ascii).toMatchObject({ status: 'failed', error: { code: 'tool_result_too_large' } });
+      expect(textOf(await call('local-tools__echo', { text: 'after huge' }))).toContain('after huge');
+    });
+
+    it('a child that exits mid-call is tool_server_unavailable, and the next call starts a new one', async () => {
+      const died = await call('local-tools__die');
+      expect(died).toMatchObject({ status: 'failed', error: { code: 'tool_server_unavailable' } });
+      expect(textOf(await call('local-tools__whoami'))).toContain('api-key:3333');
+    });
   });
 
   it('refuses a stdio tool server through the API: only the operator may run commands', async () => {

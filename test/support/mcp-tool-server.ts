@@ -13,7 +13,8 @@
  *   see different notes.
  * - Fault tools: `sleep`, `hang` (both honour MCP cancellation and record it), `die` (the connection
  *   is destroyed without an answer), `huge` (a result of N MB), `fail` (`isError: true`), `image`.
- * - `setDown(true)`: every HTTP request is answered 503 until `setDown(false)`.
+ * - `setDown(true)`: every HTTP request is answered 503 until `setDown(false)`; `forbid(tool, …)`: calls
+ *   of that tool are answered 403 (e.g. `insufficient_scope`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -112,6 +113,13 @@ export interface ToolServer {
   notes(subject: string): string[];
   /** While down, every HTTP request is answered 503 (open streams are left alone). */
   setDown(down: boolean): void;
+  /**
+   * Answers calls of `tool` with 403 and `WWW-Authenticate: Bearer error="<error>"` (e.g. `insufficient_scope`)
+   * and `reason` in the body, until called again with `null`.
+   */
+  forbid(tool: string, refusal: { error: string; reason: string } | null): void;
+  /** How many requests were answered 403 by {@link ToolServer.forbid}. */
+  forbiddenAnswers(): number;
   /** Resolves once `count` calls of `tool` have reached the server; rejects after `timeoutMs` (default 10 s). */
   waitForCalls(tool: string, count?: number, timeoutMs?: number): Promise<void>;
   /** Resolves once `count` calls of `tool` were cancelled; rejects after `timeoutMs` (default 10 s). */
@@ -238,6 +246,8 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
   let connectionCount = 0;
   let tcpCount = 0;
   let down = false;
+  const forbidden = new Map<string, { error: string; reason: string }>();
+  let forbiddenCount = 0;
   const closing = new AbortController();
 
   const streamable = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
@@ -415,13 +425,14 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     server.registerTool(
       'huge',
       {
-        description: 'Returns a text result of `megabytes` MiB.',
-        inputSchema: { megabytes: z.number().positive().max(MAX_HUGE_MEGABYTES) },
+        description: 'Returns a text result of `megabytes` MiB (in bytes of UTF-8) of `char` (default `x`).',
+        inputSchema: { megabytes: z.number().positive().max(MAX_HUGE_MEGABYTES), char: z.string().min(1).optional() },
         annotations: { readOnlyHint: true, idempotentHint: true },
       },
       (args, extra) => {
         recordCall('huge', subjectOf(extra), args);
-        return text('x'.repeat(Math.round(args.megabytes * 1024 * 1024)));
+        const char = args.char ?? 'x';
+        return text(char.repeat(Math.round((args.megabytes * 1024 * 1024) / Buffer.byteLength(char))));
       },
     );
 
@@ -542,6 +553,16 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     }
   }
 
+  /** Answers 403 to a call of a tool under {@link ToolServer.forbid}; true when it did. */
+  function refuseForbidden(body: unknown, res: ServerResponse): boolean {
+    const call = messagesOf(body).find((m) => m.method === 'tools/call' && typeof m.params?.name === 'string' && forbidden.has(m.params.name));
+    const refusal = call ? forbidden.get(call.params!.name as string) : undefined;
+    if (!refusal) return false;
+    forbiddenCount++;
+    sendJson(res, 403, { error: refusal.error, message: refusal.reason }, { 'www-authenticate': `Bearer error="${refusal.error}"` });
+    return true;
+  }
+
   /** `die` without afterHeaders: record the call, then drop the connection without a byte of answer. */
   function dieNow(req: IncomingMessage, call: JsonRpcRequestLike, authInfo: AuthInfo): void {
     recordCall('die', String(authInfo.extra?.subject ?? 'anonymous'), argsOf(call));
@@ -578,6 +599,7 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     if (req.method === 'POST') {
       const parsed = await readJson(req, res);
       if (!parsed) return;
+      if (refuseForbidden(parsed.body, res)) return;
       const dying = immediateDieCall(parsed.body);
       if (dying) {
         dieNow(req, dying, authInfo);
@@ -749,6 +771,11 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     activeConnections: () => streamable.size + legacy.size,
     tcpConnections: () => tcpCount,
     notes: (subject) => [...(notesBySubject.get(subject) ?? [])],
+    forbid: (tool, refusal) => {
+      if (refusal) forbidden.set(tool, refusal);
+      else forbidden.delete(tool);
+    },
+    forbiddenAnswers: () => forbiddenCount,
     setDown: (value) => {
       down = value;
     },

@@ -1,10 +1,18 @@
 import { Hono } from 'hono';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { randomBytes } from 'node:crypto';
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type RequestId,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ServerContext } from '../context.js';
 import { GatehouseError } from '../errors.js';
 import type { AppEnv } from '../http/env.js';
+import { unavailableProviderToWire } from '../http/serializers.js';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../http/validation.js';
 import { enforceProjectRateLimit } from '../security/rate-limit.js';
 import { projectIdForApiKey } from '../services/api-keys.js';
@@ -12,6 +20,14 @@ import { getSession, sessionForMcpSecret, type SessionRow } from '../services/se
 
 /** Version reported by the session MCP server. */
 const SERVER_INFO = { name: 'gatehouse-session', version: '0.1.0' };
+
+/**
+ * The `_meta` key of a `tools/list` result that names the session's providers whose tools could not be
+ * listed (`[{ provider_id, provider_deployment_id, error: { code, message } }]`), as REST's `unavailable`.
+ */
+export const UNAVAILABLE_PROVIDERS_META_KEY = 'gatehouse/unavailable_providers';
+
+const MCP_SESSION_HEADER = 'mcp-session-id';
 
 function jsonRpcError(status: number, message: string, headers: Record<string, string> = {}, code = -32001) {
   return new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
@@ -25,8 +41,17 @@ function jsonRpcError(status: number, message: string, headers: Record<string, s
  * so Claude Desktop, Cursor or any MCP client can use it. Stateless: each request builds its server
  * from the session in the database, so any process can answer it. Opened by the session's MCP secret
  * or the project's API key.
+ *
+ * Cancellation: a client's `notifications/cancelled` comes in its own request, to a server that did not
+ * see the call. So calls in flight are kept per client (the `Mcp-Session-Id` this endpoint hands out on
+ * `initialize`, which keeps two clients' JSON-RPC ids apart, though it holds no state) and JSON-RPC id,
+ * and a cancel aborts the call, which cancels it at the tool server. A client that drops the HTTP request
+ * of a call cancels it too. Both work within one process: behind a load balancer, a cancel that lands on
+ * another process than its call is not seen, and the call ends by the tool-call timeout.
  */
 export function sessionMcpRoutes(context: ServerContext) {
+  const callsInFlight = new Map<string, AbortController>();
+  const callKey = (clientKey: string, requestId: RequestId) => `${clientKey}\u0000${JSON.stringify(requestId)}`;
   const authenticate = async (sessionId: string, authorization: string | undefined): Promise<SessionRow | undefined> => {
     const token = /^Bearer\s+(\S{1,512})$/i.exec(authorization ?? '')?.[1];
     if (!token) return undefined;
@@ -44,10 +69,14 @@ export function sessionMcpRoutes(context: ServerContext) {
     }
     if (session.status !== 'active') return jsonRpcError(404, `Session ${session.id} is closed.`);
 
+    const clientKey = `${session.id}\u0000${c.req.header(MCP_SESSION_HEADER) ?? ''}`;
+    const requestSignal = c.req.raw.signal;
     const server = new Server(SERVER_INFO, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => {
-      const { tools } = await context.toolGateway.listTools(session);
+      const { tools, unavailable } = await context.toolGateway.listTools(session);
       return {
+        // A provider that could not be reached is named, so its tools do not vanish without a word.
+        ...(unavailable.length > 0 ? { _meta: { [UNAVAILABLE_PROVIDERS_META_KEY]: unavailable.map(unavailableProviderToWire) } } : {}),
         tools: tools.map((tool) => ({
           name: tool.name,
           description: tool.description,
@@ -64,18 +93,34 @@ export function sessionMcpRoutes(context: ServerContext) {
         if (!(error instanceof GatehouseError)) throw error;
         return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
       }
-      const outcome = await context.toolGateway.callTool(session, request.params.name, request.params.arguments ?? {}, extra.signal);
+      const key = callKey(clientKey, extra.requestId);
+      const cancel = new AbortController();
+      callsInFlight.set(key, cancel);
+      let outcome;
+      try {
+        const signal = AbortSignal.any([extra.signal, cancel.signal, requestSignal]);
+        outcome = await context.toolGateway.callTool(session, request.params.name, request.params.arguments ?? {}, signal);
+      } finally {
+        if (callsInFlight.get(key) === cancel) callsInFlight.delete(key);
+      }
       if (outcome.result) return outcome.result;
       return {
         isError: true,
         content: [{ type: 'text', text: `${outcome.record.errorCode}: ${outcome.record.errorMessage}` }],
       };
     });
+    // Replaces the SDK's own handler, which only knows the calls of this request's server.
+    server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
+      const { requestId } = notification.params;
+      if (requestId !== undefined) callsInFlight.get(callKey(clientKey, requestId))?.abort();
+    });
     // Like the REST API, refuse a deeply nested body before any recursive code (the JSON-RPC schema,
     // the tool server client) walks it. Reading it here also applies the body limit to a streamed body.
     let request = c.req.raw;
+    let initializing = false;
     if (c.req.method === 'POST') {
       const text = await c.req.text();
+      initializing = /"method"\s*:\s*"initialize"/.test(text);
       if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
         return jsonRpcError(400, `The body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels.`, {}, -32600);
       }
@@ -85,7 +130,14 @@ export function sessionMcpRoutes(context: ServerContext) {
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     try {
-      return await transport.handleRequest(request);
+      const response = await transport.handleRequest(request);
+      // An id for the client (no state behind it): it keys the client's calls for cancellation.
+      if (initializing && response.ok && !response.headers.has(MCP_SESSION_HEADER)) {
+        const headers = new Headers(response.headers);
+        headers.set(MCP_SESSION_HEADER, `gmc_${randomBytes(16).toString('hex')}`);
+        return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+      }
+      return response;
     } finally {
       // The response is complete (JSON mode); nothing of this request's server is needed any more.
       void server.close();

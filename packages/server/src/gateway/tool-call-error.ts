@@ -3,6 +3,8 @@ export type ToolCallErrorCode =
   | 'unknown_tool'
   | 'tool_server_unavailable'
   | 'tool_timeout'
+  | 'cancelled'
+  | 'tool_forbidden'
   | 'tool_result_too_large'
   | 'reauthorization_required'
   | 'token_refresh_failed'

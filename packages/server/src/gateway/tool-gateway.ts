@@ -4,7 +4,7 @@ import { newId } from '../ids.js';
 import type { SessionRow } from '../services/sessions.js';
 import { preview, recordToolCall, type ToolCallRow } from '../services/tool-calls.js';
 import type { SessionProviderRef } from '../store/schema.js';
-import { McpClientPool, type PooledConnection } from './mcp-client-pool.js';
+import { forbidden, McpClientPool, type PooledConnection } from './mcp-client-pool.js';
 import { TOOL_CALL_META_KEY, type ExchangeProblem } from './observed-fetch.js';
 import { ToolCallError, type ToolCallErrorCode } from './tool-call-error.js';
 import { exposedToolNames, namespacePrefixes, prefixOf } from './tool-names.js';
@@ -293,11 +293,12 @@ export class ToolGateway {
           undefined,
           { signal: controller.signal, timeout: this.options.toolCallTimeoutMs + 5_000 },
         )) as CallToolResult;
-        if (JSON.stringify(result).length > this.options.maxResultBytes) throw tooLarge(this.options.maxResultBytes);
+        // Bytes, not UTF-16 units: the cap is what the result weighs on the wire and in memory.
+        if (Buffer.byteLength(JSON.stringify(result)) > this.options.maxResultBytes) throw tooLarge(this.options.maxResultBytes);
         return result;
       } catch (error) {
         if (error instanceof ToolCallError) throw error;
-        throw describeCallFailure(connection.problemOf(toolCallId), timedOut, signal?.aborted === true, target, this.options, error);
+        throw describeCallFailure(connection.problemOf(toolCallId), timedOut, signal?.aborted === true, target, this.options, error, connection.detailOf(toolCallId));
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onCallerAbort);
@@ -322,6 +323,7 @@ function describeCallFailure(
   target: ToolServerTarget,
   options: ToolGatewayOptions,
   error: unknown,
+  detail?: string,
 ): ToolCallError {
   const server = `The ${target.providerId} tool server`;
   if (problem === 'too_large') return tooLarge(options.maxResultBytes);
@@ -332,11 +334,12 @@ function describeCallFailure(
     );
   }
   if (problem === 'dropped' || problem === 'unreachable') return new ToolCallError('tool_server_unavailable', `${server} dropped the connection during the call.`);
+  if (problem === 'forbidden') return forbidden(target, detail);
   if (problem === 'server_error') return new ToolCallError('tool_server_error', `${server} answered with an error.`);
   if (timedOut) {
     return new ToolCallError('tool_timeout', `${server} did not answer within ${options.toolCallTimeoutMs} ms; the call was cancelled.`);
   }
-  if (callerAborted) return new ToolCallError('tool_timeout', 'The call was cancelled by the caller.');
+  if (callerAborted) return new ToolCallError('cancelled', 'The call was cancelled by the caller; the tool server was told to stop.');
   // The message may quote the tool server's answer, which may quote the credentials it was sent.
   const message = redactCredentials(error instanceof Error ? error.message : String(error), target);
   if (/closed|terminated|ECONN|fetch failed|socket/i.test(message)) {
@@ -349,7 +352,8 @@ function describeCallFailure(
 function describeListFailure(target: ToolServerTarget, error: unknown): ToolCallError {
   if (error instanceof ToolCallError) return error;
   const status = (error as { code?: unknown }).code;
-  if (status === 401 || status === 403) {
+  if (status === 403) return forbidden(target, error instanceof Error ? error.message : undefined);
+  if (status === 401) {
     return new ToolCallError(
       'reauthorization_required',
       `The ${target.providerId} tool server refused the user's credentials; the user must authorize again (create a setup session for this auth config).`,
