@@ -246,6 +246,18 @@ describe('bad input, API key guessing and project limits (embedded store)', () =
     expect(await listSetupSessions()).toHaveLength(1);
   });
 
+  it('refuses a form post over 64 KiB on the hosted pages with 413, and the setup stays pending', async () => {
+    const setup = (await api.post('/v1/providers/setup-sessions', setupBody)).json as { id: string; url: string };
+    const response = await fetch(`${server.url}/setup/${setup.id}/api-key`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ api_key: 'k'.repeat(100 * 1024), csrf_token: 'x' }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: 'payload_too_large', message: 'The body is larger than 64 KiB.' } });
+    expect(((await api.get(`/v1/providers/setup-sessions/${setup.id}`)).json as { status: string }).status).toBe('pending');
+  });
+
   it('answers 401 to wrong keys up to the limit, then 429 with Retry-After, even to the right key; other clients are unaffected', async () => {
     startFreshWindow(clock);
     const guesser = '203.0.113.7';
