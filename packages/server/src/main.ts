@@ -74,6 +74,13 @@ async function main(argv: string[]): Promise<number> {
 async function serveCommand(config: ServerConfig): Promise<number> {
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
+  // Listen for the stop signals before announcing the URL: whoever reads "running at" may stop the
+  // process at once, and a signal without a handler would kill it without releasing the data folder.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   const storeLabel = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded, in ${config.dataDir}`;
   const lines = [
     '',
@@ -92,11 +99,7 @@ async function serveCommand(config: ServerConfig): Promise<number> {
   }
   // One write, so whoever reads the output sees the key together with the URL.
   console.log(`${lines.join('\n')}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   logger.info('shutting down');
   await server.close();
   return 0;
