@@ -415,3 +415,65 @@ describe.skipIf(!TEST_DATABASE_URL)('webhooks from two gatehouse processes on on
     expect(receiver.received).toHaveLength(sessions.length * 2);
   });
 });
+
+describe.skipIf(!TEST_DATABASE_URL)('webhooks survive a killed process (PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let receiver: Receiver;
+  const processes: GatehouseProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // The first three attempts of every event fail, as in the issue.
+    receiver = await startReceiver((_request, earlier) => (earlier < 3 ? 503 : 204));
+  });
+
+  afterAll(async () => {
+    for (const gatehouseProcess of processes) await gatehouseProcess.stop();
+    await receiver?.close();
+    await database?.drop();
+  });
+
+  it('delivers an event exactly once, signed, after three failures and a SIGKILL between attempts', async () => {
+    const apiKey = testApiKey();
+    const env = {
+      DATABASE_URL: database.url,
+      GATEHOUSE_ENCRYPTION_KEYS: testEncryptionKeys(),
+      GATEHOUSE_BOOTSTRAP_API_KEY: apiKey,
+      GATEHOUSE_ALLOW_PRIVATE_NETWORK: 'true',
+      // 300 ms, 1.8 s, 7.2 s: room to kill the process between the first and the second attempt.
+      GATEHOUSE_WEBHOOK_RETRY_BASE_MS: '300',
+    };
+    const first = await spawnGatehouse({ env });
+    processes.push(first);
+    const viaFirst = new Gatehouse({ apiKey, baseUrl: first.url });
+    await viaFirst.providers.deployments.create({ providerId: 'exa' });
+    const endpoint = await viaFirst.webhooks.create({ url: receiver.url, eventTypes: ['setup_session.completed'] });
+    const setupSession = await viaFirst.providers.setupSessions.create({ providerId: 'exa', providerAuthMethodId: 'api_key' });
+    await pasteApiKey(first.url, setupSession.id, 'exa-key-sigkill-1');
+
+    const failed = await receiver.waitFor(isEvent('setup_session.completed', setupSession.id));
+    expect(failed.answered).toBe(503);
+    const eventId = failed.headers['webhook-id']!;
+    await deliveryOf(viaFirst, endpoint.id, eventId, (entry) => entry.attempts >= 1);
+    await first.stop('SIGKILL');
+
+    const second = await spawnGatehouse({ env });
+    processes.push(second);
+    const viaSecond = new Gatehouse({ apiKey, baseUrl: second.url });
+    const delivered = await receiver.waitFor((request) => request.headers['webhook-id'] === eventId && request.answered === 204, 30_000);
+    await expect(verifyWebhookSignature({ payload: delivered.body, headers: delivered.headers, secret: endpoint.secret })).resolves.toMatchObject({
+      id: eventId,
+      type: 'setup_session.completed',
+      data: { id: setupSession.id },
+    });
+    const delivery = await deliveryOf(viaSecond, endpoint.id, eventId, (entry) => entry.status !== 'pending');
+    expect(delivery.status).toBe('succeeded');
+
+    const attempts = receiver.received.filter((request) => request.json.data.id === setupSession.id);
+    expect(new Set(attempts.map((request) => request.headers['webhook-id']))).toEqual(new Set([eventId]));
+    // Exactly one successful delivery, after (at least) the three failures.
+    expect(attempts.filter((request) => request.answered < 300)).toHaveLength(1);
+    expect(attempts.filter((request) => request.answered >= 300).length).toBeGreaterThanOrEqual(3);
+    expect(attempts.at(-1)!.answered).toBe(204);
+  });
+});
