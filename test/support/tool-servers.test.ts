@@ -301,6 +301,22 @@ describe('test/support MCP tool servers and Anthropic stub', () => {
       }
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'back' } }))).toBe('back');
     });
+
+    it('forbid: 403 with the WWW-Authenticate error and the reason, for that tool only, until lifted', async () => {
+      const client = await connectHttp(keyServer.url, { 'x-api-key': API_KEYS[0]! });
+      const before = keyServer.forbiddenAnswers();
+      keyServer.forbid('echo', { error: 'insufficient_scope', reason: 'needs the echo:write scope' });
+      try {
+        const refused = await client.callTool({ name: 'echo', arguments: { text: 'x' } }).catch((error: unknown) => error);
+        expect(refused).toMatchObject({ code: 403 });
+        expect(String((refused as Error).message)).toContain('needs the echo:write scope');
+        expect(textOf(await client.callTool({ name: 'whoami', arguments: {} }))).toBe(`api-key:${API_KEYS[0]!.slice(-4)}`);
+      } finally {
+        keyServer.forbid('echo', null);
+      }
+      expect(keyServer.forbiddenAnswers()).toBe(before + 1);
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'allowed' } }))).toBe('allowed');
+    });
   });
 
   describe('no auth, extra tools', () => {
@@ -392,7 +408,7 @@ describe('test/support MCP tool servers and Anthropic stub', () => {
       const client = new Client({ name: 'tool-servers-test', version: '1.0.0' });
       await client.connect(transport);
       opened.push(client);
-      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['echo', 'hang', 'whoami']);
+      expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['die', 'echo', 'hang', 'huge', 'whoami']);
       expect(textOf(await client.callTool({ name: 'whoami', arguments: {} }))).toBe('api-key:9876');
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'local' } }))).toBe('local');
 
@@ -402,7 +418,16 @@ describe('test/support MCP tool servers and Anthropic stub', () => {
       controller.abort();
       await hanging;
       await eventSeen('cancelled', 'hang');
-      await client.close();
+      const huge = textOf(await client.callTool({ name: 'huge', arguments: { megabytes: 0.25, char: '€' } }));
+      expect(Buffer.byteLength(huge)).toBe(256 * 1024 - ((256 * 1024) % 3));
+      expect(huge.length).toBe(Math.round((256 * 1024) / 3));
+
+      const closed = new Promise<void>((resolve) => {
+        client.onclose = () => resolve();
+      });
+      await expect(client.callTool({ name: 'die', arguments: {} })).rejects.toThrow(/closed/i);
+      await eventSeen('call', 'die');
+      await closed;
     });
   });
 
