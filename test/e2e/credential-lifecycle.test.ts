@@ -149,6 +149,35 @@ describe.skipIf(!TEST_DATABASE_URL)('credential lifecycle across two processes',
         expect(usedRefreshTokens[1]).toBe(usedRefreshTokens[0]);
       });
 
+      it.runIf(rotate)('recovers when a process is killed in the middle of a rotating refresh, and keeps rotating', async () => {
+        const authConfigId = await authorizeUser(fixture.viaA, browser, 'notes', 'kira');
+        const session = await fixture.viaA.sessions.create({ providers: [{ providerDeploymentId: fixture.deploymentId, providerAuthConfigId: authConfigId }] });
+        await tokensExpire();
+        const before = refreshRequests(fixture.upstream).length;
+        // The provider never sees the hung request, so the single-use refresh token is still unused.
+        fixture.upstream.faultNextTokenRequests(1, { hang: true });
+
+        const stuck = fixture.viaA.sessions.toolCalls.create(session.id, { name: 'notes__whoami' }).catch((error: unknown) => error);
+        for (let waited = 0; refreshRequests(fixture.upstream).length === before && waited < 200; waited++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(refreshRequests(fixture.upstream).length).toBe(before + 1);
+        await fixture.processA.stop('SIGKILL');
+        await stuck;
+
+        // Process B takes the lock the dead process held, refreshes with the rotating token, stores
+        // the new one, and the next refresh (after the new token expires) works with it.
+        for (let round = 0; round < 2; round++) {
+          if (round > 0) await tokensExpire();
+          const result = await fixture.viaB.sessions.toolCalls.create(session.id, { name: 'notes__whoami' });
+          expect(result.status).toBe('succeeded');
+          expect(JSON.stringify(result.content)).toContain('kira');
+        }
+        expect(refreshRequests(fixture.upstream).length - before).toBe(3);
+        expect((await fixture.viaB.providers.authConfigs.get(authConfigId)).status).toBe('active');
+        await fixture.restartA();
+      });
+
       it('refreshes again later with the refresh token it stored', async () => {
         const authConfigId = await authorizeUser(fixture.viaA, browser, 'notes', 'judy');
         const session = await fixture.viaA.sessions.create({ providers: [{ providerDeploymentId: fixture.deploymentId, providerAuthConfigId: authConfigId }] });
