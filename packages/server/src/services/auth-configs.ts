@@ -108,6 +108,8 @@ export async function deleteAuthConfig(context: ServerContext, projectId: string
     });
     return result;
   });
+  // This process's gateway stops using the credentials at once (others within its cache time).
+  context.toolGateway.forget(authConfigId);
   void notifyWebhookDue(context).catch(() => {});
   return revocation;
 }

@@ -354,6 +354,8 @@ export async function completeSetupSession(
     await recordAuthConfigEvent(tx as unknown as Database, { projectId: session.projectId, authConfigId, type: 'created', toStatus: 'active', at: now });
     return withWebhookEvent(tx as unknown as Database, { session: updated, authConfig: authConfig! });
   });
+  // A re-authorization replaced credentials the gateway may hold: use the new ones from the next call.
+  context.toolGateway.forget(authConfigId);
   await context.notifier.publish('setup_session_changed', session.id);
   if (webhook.eventId) await notifyWebhookDue(context, webhook.eventId);
   context.logger.info({ setupSessionId: session.id, authConfigId, providerId: session.providerId }, 'setup session completed');
