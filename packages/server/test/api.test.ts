@@ -106,7 +106,7 @@ describe('REST API', () => {
         .create({ id: 'bad', name: 'Bad', authMethods: [{ id: 'oauth', type: 'oauth2', authorizationUrl: 'javascript:alert(1)', tokenUrl: 'https://x.test/t', scopes: [] }] })
         .catch((error: unknown) => error);
       expect(badUrl).toBeInstanceOf(BadRequestError);
-      expect((badUrl as BadRequestError).details?.[0]?.path).toMatch(/authMethods\.0\.authorizationUrl/);
+      expect((badUrl as BadRequestError).details?.[0]?.path).toMatch(/auth_methods\.0\.authorization_url/);
 
       await gatehouse.providers.delete('widgets');
       await expect(gatehouse.providers.get('widgets')).rejects.toBeInstanceOf(NotFoundError);
@@ -152,6 +152,17 @@ describe('REST API', () => {
       });
       expect(response.status).toBe(400);
       expect((await response.json()).error.message).toMatch(/unknown field.*colour/);
+
+      // A custom provider's nested fields are named as the caller wrote them, in snake_case.
+      const nested = await fetch(`${server.url}/v1/providers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'nested', name: 'Nested', auth_methods: [], mcp_server: { url: 'https://tools.example.com/mcp', run_as_root: true } }),
+      });
+      expect(nested.status).toBe(400);
+      const body = (await nested.json()) as { error: { message: string; details: Array<{ path: string; message: string }> } };
+      expect(body.error.details[0]).toEqual({ path: 'mcp_server', message: 'unknown field(s): run_as_root' });
+      expect(body.error.message).toContain('mcp_server: unknown field(s): run_as_root');
     });
   });
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { ServerContext } from '../../context.js';
-import { invalidRequest } from '../../errors.js';
+import { GatehouseError, invalidRequest } from '../../errors.js';
 import { createCustomProvider, deleteCustomProvider, getProvider, listProviders } from '../../services/providers.js';
 import type { AppEnv } from '../env.js';
 import { providerToWire } from '../serializers.js';
@@ -22,6 +22,24 @@ export function camelizeKeys(value: unknown): unknown {
   );
 }
 
+/** camelCase names of provider definitions back to the wire's snake_case (`authMethods.0.tokenUrl` → `auth_methods.0.token_url`). */
+function snakeCase(text: string): string {
+  return text.replace(/([a-z0-9])([A-Z])/g, (_match, before: string, letter: string) => `${before}_${letter.toLowerCase()}`);
+}
+
+/** A validation error of the definition, naming fields as the caller wrote them (snake_case). */
+function inWireNames(error: unknown): unknown {
+  if (!(error instanceof GatehouseError) || error.code !== 'invalid_request' || !error.details) return error;
+  const details = error.details.map((detail) => ({
+    ...detail,
+    path: snakeCase(detail.path),
+    // Only the list of unknown keys is made of field names; other messages are prose.
+    message: detail.message.startsWith('unknown field') ? snakeCase(detail.message) : detail.message,
+  }));
+  const first = details[0]!;
+  return invalidRequest(`The provider definition is not valid: ${first.path}: ${first.message}.`, details);
+}
+
 /** `/v1/providers`: the catalog plus the project's custom providers. */
 export function providerRoutes(context: ServerContext) {
   return new Hono<AppEnv>()
@@ -34,7 +52,9 @@ export function providerRoutes(context: ServerContext) {
       if (typeof body.id !== 'string') {
         throw invalidRequest('Invalid request body: id: a provider needs an id such as "acme".', [{ path: 'id', message: 'required' }]);
       }
-      const provider = await createCustomProvider(context, c.get('projectId'), camelizeKeys(body));
+      const provider = await createCustomProvider(context, c.get('projectId'), camelizeKeys(body)).catch((error: unknown) => {
+        throw inWireNames(error);
+      });
       return c.json(providerToWire(provider), 201);
     })
     .get('/:providerId', async (c) => {
