@@ -123,9 +123,9 @@ export class Gatehouse {
    *
    * - One session: rejects at once with `SetupSessionFailedError` or `SetupSessionExpiredError`
    *   when it fails or expires, and with `NotFoundError` when it does not exist (or was deleted).
-   * - Several sessions: resolves with the first to complete. A session that fails or expires is dropped
-   *   from the wait; the promise rejects (with the error of the last one to end) only when none is left
-   *   pending. A `NotFoundError` for any of them rejects at once.
+   * - Several sessions: resolves with the first to complete. A session that fails, expires or no
+   *   longer exists is dropped from the wait; as soon as none can still complete, the promise rejects
+   *   with the typed error of the last one to end.
    * - `timeoutMs` (default: none, i.e. until the sessions complete or expire server-side) rejects with
    *   `WaitTimeoutError`; `signal` rejects with `APIUserAbortError`.
    * - Network errors, timeouts, `429` and `5xx` during the wait are retried with backoff for as long as

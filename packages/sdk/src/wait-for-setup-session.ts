@@ -4,6 +4,7 @@ import {
   APIError,
   APIUserAbortError,
   GatehouseError,
+  NotFoundError,
   SetupSessionExpiredError,
   SetupSessionFailedError,
   WaitTimeoutError,
@@ -44,15 +45,39 @@ function transientDelay(error: unknown, failures: number): number {
 }
 
 /**
+ * Which of `ids` the server no longer knows (each with the `NotFoundError` it answered), found by
+ * reading them one by one; any other failure of those reads is thrown.
+ */
+async function missingSessions(client: Gatehouse, ids: readonly string[], signal: AbortSignal): Promise<Array<{ id: string; error: NotFoundError }>> {
+  const results = await Promise.all(
+    ids.map((id) =>
+      client.providers.setupSessions.get(id, { signal }).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof NotFoundError) return { id, error };
+          throw error;
+        },
+      ),
+    ),
+  );
+  return results.filter((result): result is { id: string; error: NotFoundError } => result !== undefined);
+}
+
+/**
  * Waits until one of `setupSessions` is `completed` and resolves with that session (whose `authConfig`
  * is set). See `Gatehouse.waitForSetupSession` for the full behaviour; this is the same function taking
  * the client as its first argument.
  *
- * Rejection rules:
- * - a session that `failed` or `expired` is dropped from the wait; when no session is left pending the
- *   promise rejects with `SetupSessionFailedError` / `SetupSessionExpiredError` for the last one that
- *   ended (so with a single session, it rejects as soon as that session ends);
- * - `404` (unknown or deleted id), `401`, `403`, `400`: rejects at once with that `APIError`;
+ * How it ends. A session ends without completing when it `failed`, `expired`, or no longer exists
+ * (unknown or deleted id: the server answers `404`); each kind has its typed error,
+ * `SetupSessionFailedError`, `SetupSessionExpiredError`, `NotFoundError`.
+ * - One session: resolves when it completes; rejects at once with its typed error when it ends
+ *   without completing.
+ * - Several sessions: resolves with the first to complete. One that ends without completing is
+ *   dropped and the wait goes on for the others; as soon as none of them can still complete, it
+ *   rejects with the typed error of the last one to end. The same rule holds for every way of
+ *   ending, a `404` included.
+ * - `401`, `403`, `400`: rejects at once with that `APIError` (the request itself is wrong);
  * - connection errors, timeouts, `408`, `429` and `5xx`: retried with backoff (honouring `Retry-After`)
  *   until the wait ends; they are not counted against `maxRetries`;
  * - `timeoutMs` passed: `WaitTimeoutError`; `signal` aborted: `APIUserAbortError`.
@@ -115,7 +140,7 @@ export async function waitForSetupSession(
     });
 
   try {
-    let lastEnded: SetupSessionError | undefined;
+    let lastEnded: SetupSessionError | NotFoundError | undefined;
     let transientFailures = 0;
     while (pending.length > 0) {
       if (controller.signal.aborted) throw stopped();
@@ -136,6 +161,22 @@ export async function waitForSetupSession(
         sessions = Array.isArray(answer?.data) ? answer.data : [];
       } catch (error) {
         if (controller.signal.aborted) throw stopped();
+        if (error instanceof NotFoundError) {
+          // The server refuses the whole wait when any id is gone; with one id that is the answer,
+          // with several, find which ones are gone, drop them like any other ended session, and
+          // wait on for the rest.
+          if (pending.length === 1) throw error;
+          const gone = await missingSessions(client, pending, controller.signal).catch((lookupError: unknown) => {
+            if (controller.signal.aborted) throw stopped();
+            throw lookupError;
+          });
+          if (gone.length === 0) throw error;
+          for (const { id, error: notFound } of gone) {
+            pending.splice(pending.indexOf(id), 1);
+            lastEnded = notFound;
+          }
+          continue;
+        }
         if (!isTransient(error)) throw error;
         await pause(transientDelay(error, transientFailures));
         transientFailures += 1;
@@ -165,7 +206,7 @@ export async function waitForSetupSession(
       if (!ended && elapsed < spacing) await pause(spacing - elapsed);
     }
     // pending started non-empty, so it only empties by sessions ending, which sets lastEnded.
-    throw lastEnded as SetupSessionError;
+    throw lastEnded as SetupSessionError | NotFoundError;
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);

@@ -1,9 +1,12 @@
-import { and, eq } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
-import { invalidRequest, notFound } from '../errors.js';
+import { GatehouseError, invalidRequest, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
-import { providerDeployments } from '../store/schema.js';
+import type { Database } from '../store/database.js';
+import { authConfigs, providerDeployments, sessions, setupSessions } from '../store/schema.js';
+import { setupSessionToWire } from '../http/serializers.js';
+import { emitWebhookEvent, notifyWebhookDue } from './webhook-events.js';
 import { getProvider } from './providers.js';
 
 /** A deployment row as stored (the client secret only as ciphertext). */
@@ -144,13 +147,88 @@ export async function updateDeployment(
   return row;
 }
 
-/** Deletes a deployment. */
+/** The `error_code` of a setup session that was pending when its deployment was deleted. */
+export const DEPLOYMENT_DELETED = 'deployment_deleted';
+
+/**
+ * Deletes a deployment, refusing with 409 while anything still depends on it:
+ * - auth configs: deleting one revokes its tokens at the provider (RFC 7009), which the app must
+ *   choose to do (`DELETE /v1/providers/auth-configs/{id}`); a deployment deleted under them would
+ *   leave stored tokens that nothing can use or revoke any more;
+ * - active sessions naming it: their tool calls would fail halfway through an agent run.
+ *
+ * Setup sessions still pending fail as `deployment_deleted` in the same transaction (their link
+ * could never complete), and every waiting `waitForSetupSession` is woken at once.
+ *
+ * @throws GatehouseError `not_found` for an unknown deployment, `conflict` while it is in use
+ */
 export async function deleteDeployment(context: ServerContext, projectId: string, deploymentId: string): Promise<void> {
-  const deleted = await context.db
-    .delete(providerDeployments)
-    .where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.id, deploymentId)))
-    .returning({ id: providerDeployments.id });
-  if (deleted.length === 0) throw notFound('provider deployment', deploymentId);
+  const now = context.clock.now();
+  const { failed, webhookEventIds } = await context.db.transaction(async (tx) => {
+    const [deployment] = await tx
+      .select({ id: providerDeployments.id })
+      .from(providerDeployments)
+      .where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.id, deploymentId)))
+      .for('update');
+    if (!deployment) throw notFound('provider deployment', deploymentId);
+    // Pending sessions are failed before auth configs are counted: a completion that committed first
+    // is then counted (409, all rolled back), and one that commits later finds its session no longer
+    // pending and creates nothing.
+    const failedRows = await tx
+      .update(setupSessions)
+      .set({
+        status: 'failed',
+        updatedAt: now,
+        errorCode: DEPLOYMENT_DELETED,
+        errorMessage: `The provider deployment ${deploymentId} was deleted before this authorization finished.`,
+        oauthStateHash: null,
+        browserBindingHash: null,
+        codeVerifierCiphertext: null,
+        codeVerifierKeyId: null,
+      })
+      .where(and(eq(setupSessions.projectId, projectId), eq(setupSessions.deploymentId, deploymentId), eq(setupSessions.status, 'pending')))
+      .returning();
+    const [{ authConfigCount }] = (await tx
+      .select({ authConfigCount: count() })
+      .from(authConfigs)
+      .where(and(eq(authConfigs.projectId, projectId), eq(authConfigs.deploymentId, deploymentId)))) as [{ authConfigCount: number }];
+    const [{ sessionCount }] = (await tx
+      .select({ sessionCount: count() })
+      .from(sessions)
+      .where(
+        and(
+          eq(sessions.projectId, projectId),
+          eq(sessions.status, 'active'),
+          sql`${sessions.providers} @> ${JSON.stringify([{ deploymentId }])}::jsonb`,
+        ),
+      )) as [{ sessionCount: number }];
+    if (authConfigCount > 0 || sessionCount > 0) throw inUseConflict(deploymentId, Number(authConfigCount), Number(sessionCount));
+    await tx.delete(providerDeployments).where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.id, deploymentId)));
+    const eventIds: Array<string | undefined> = [];
+    for (const row of failedRows) {
+      const data = setupSessionToWire({ session: row, authConfig: null }, context.publicUrl);
+      eventIds.push(await emitWebhookEvent(tx as unknown as Database, { projectId, type: 'setup_session.failed', data, occurredAt: now }));
+    }
+    return { failed: failedRows, webhookEventIds: eventIds.filter(Boolean) };
+  });
+  // After the commit, so a woken waiter reads the failed state (on any process).
+  await Promise.all(failed.map((row) => context.notifier.publish('setup_session_changed', row.id)));
+  if (webhookEventIds.length > 0) await notifyWebhookDue(context);
+  if (failed.length > 0) context.logger.info({ deploymentId, failedSetupSessions: failed.length }, 'deployment deleted; pending setup sessions failed');
+}
+
+function inUseConflict(deploymentId: string, authConfigCount: number, sessionCount: number): GatehouseError {
+  const reasons: string[] = [];
+  if (authConfigCount > 0) {
+    reasons.push(
+      `${authConfigCount} auth config${authConfigCount === 1 ? '' : 's'} depend${authConfigCount === 1 ? 's' : ''} on it ` +
+        '(delete them first with DELETE /v1/providers/auth-configs/{id}; deleting an auth config revokes its tokens at the provider)',
+    );
+  }
+  if (sessionCount > 0) {
+    reasons.push(`${sessionCount} active session${sessionCount === 1 ? ' uses' : 's use'} it (close ${sessionCount === 1 ? 'it' : 'them'} first)`);
+  }
+  return new GatehouseError('conflict', `Provider deployment ${deploymentId} cannot be deleted: ${reasons.join('; ')}.`);
 }
 
 /** The deployment's client secret in plaintext, for the token request only. */
