@@ -18,6 +18,8 @@ export interface ProviderOAuth2AuthMethod {
   /** The method id within its provider, e.g. `oauth`. */
   id: string;
   type: 'oauth2';
+  /** Shown on the hosted setup page; `null` means the provider name. */
+  name: string | null;
   /** The authorization server's issuer identifier, checked against `iss` on the callback (RFC 9207) when set. */
   issuer: string | null;
   authorizationUrl: string;
@@ -33,20 +35,16 @@ export interface ProviderApiKeyAuthMethod {
   /** The method id within its provider, e.g. `api_key`. */
   id: string;
   type: 'api_key';
+  /** Shown on the hosted setup page; `null` means the provider name. */
+  name: string | null;
   /** The field label shown on the setup page, e.g. `API key`. */
   label: string;
   /** Where the user finds the key. */
   description: string | null;
 }
 
-/** A provider that needs no per-user authorization. */
-export interface ProviderNoneAuthMethod {
-  id: string;
-  type: 'none';
-}
-
-/** How a user authorizes a provider. */
-export type ProviderAuthMethod = ProviderOAuth2AuthMethod | ProviderApiKeyAuthMethod | ProviderNoneAuthMethod;
+/** How a user authorizes a provider; a provider that needs no per-user authorization has none (`authMethods: []`). */
+export type ProviderAuthMethod = ProviderOAuth2AuthMethod | ProviderApiKeyAuthMethod;
 
 /** The MCP server that holds a provider's tools. */
 export interface ProviderMcpServer {
@@ -61,6 +59,9 @@ export interface Provider {
   /** A slug for catalog providers, the id you chose or a `pro_…` id for custom ones. */
   id: string;
   name: string;
+  description: string | null;
+  /** The provider's developer documentation. */
+  docsUrl: string | null;
   /** `catalog` for built-in providers, `custom` for providers created through the API. */
   source: 'catalog' | 'custom';
   authMethods: ProviderAuthMethod[];

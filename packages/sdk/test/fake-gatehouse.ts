@@ -2,7 +2,13 @@
  * A test double of the Gatehouse REST API (docs/api.md) on a real `node:http` server: wire-format JSON
  * (snake_case), the one error shape, cursor lists, the setup-session long-poll woken by state changes, and
  * sessions with tools whose results tests script with `addSessionTool`.
- * It is what the SDK's unit tests talk to; the real server is exercised by the end-to-end suites.
+ *
+ * It is a mock of our own server, so it is only for what the real server cannot be made to do:
+ * dropped connections, hangs, sequences of 5xx / 429 with `Retry-After` (retry and backoff tests),
+ * malformed answers, and timing the client's own timeouts and aborts. Anything the real server can
+ * answer belongs in a test against it (`startInProcessGatehouse` from test/support/gatehouse.ts, as in
+ * packages/sdk/test/providers.test.ts and setup-session-endings.test.ts), or the fake and the server
+ * drift apart unnoticed.
  *
  * Faults are injected with `intercept`: it sees every request first and may answer it itself.
  */

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countingFetch, WAIT_PATH } from '../../../test/support/counting-fetch.js';
+import { pasteApiKey } from './paste-api-key.js';
 import { FakeClock, startInProcessGatehouse, type InProcessGatehouse } from '../../../test/support/gatehouse.js';
 import { startToolServer, type ToolServer } from '../../../test/support/mcp-tool-server.js';
 import {
@@ -54,17 +55,8 @@ function newSession(deploymentId: string, expiresInSeconds?: number): Promise<Pr
 }
 
 /** What the end user does on the hosted page: load the form and paste a key. */
-async function pasteKey(setupSession: ProviderSetupSession, apiKey: string): Promise<void> {
-  const form = await fetch(setupSession.url);
-  const cookie = form.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
-  const csrfToken = /name="csrf_token" value="([^"]+)"/.exec(await form.text())![1]!;
-  const posted = await fetch(`${setupSession.url}/api-key`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams({ api_key: apiKey, csrf_token: csrfToken }),
-    redirect: 'manual',
-  });
-  expect(posted.status).toBeLessThan(400);
+function pasteKey(setupSession: ProviderSetupSession, apiKey: string): Promise<void> {
+  return pasteApiKey(setupSession.url, apiKey);
 }
 
 /** A client whose wait requests are counted. */

@@ -14,7 +14,8 @@
  * - `input_schema`: a tool's JSON Schema (its property names are the tool's argument names);
  * - `arguments`: the arguments of a tool call, named by that schema;
  * - `annotations`: MCP tool annotations (`readOnlyHint`, ...), defined by MCP;
- * - `content`, `structured_content`: MCP content blocks (`mimeType`, `_meta`, ...) and a tool's structured result.
+ * - `content`, `structured_content`: MCP content blocks (`mimeType`, `_meta`, ...) and a tool's structured result;
+ * - `authorization_params`, `scope_descriptions`: a provider's query parameter names and scope names.
  */
 export const USER_DATA_KEYS: ReadonlySet<string> = new Set([
   'metadata',
@@ -23,6 +24,8 @@ export const USER_DATA_KEYS: ReadonlySet<string> = new Set([
   'annotations',
   'content',
   'structured_content',
+  'authorization_params',
+  'scope_descriptions',
 ]);
 
 /**

@@ -7,51 +7,86 @@ import { AuthConfigs } from './auth-configs.js';
 import { Deployments } from './deployments.js';
 import { SetupSessions } from './setup-sessions.js';
 
-/** An OAuth 2.0 method of a custom provider. */
+/**
+ * An OAuth 2.0 method of a custom provider. Mirrors the server's provider schema exactly: an unknown
+ * field, or `null` where a field is optional, is refused with `400`.
+ */
 export interface ProviderOAuth2AuthMethodParams {
-  /** The method id within the provider, e.g. `oauth`. */
+  /** The method id within the provider, e.g. `oauth` (2-63 characters of a-z, 0-9, `-`, `_`). */
   id: string;
   type: 'oauth2';
-  /** The issuer identifier, checked against `iss` on the callback (RFC 9207). */
-  issuer?: string | null;
+  /** Shown on the hosted setup page; defaults to the provider name. */
+  name?: string;
+  /**
+   * The issuer identifier. Set it only when the provider publishes RFC 8414 / OpenID Connect metadata:
+   * it enables discovery and the `iss` check on the callback (RFC 9207). Leave it out otherwise.
+   */
+  issuer?: string;
   authorizationUrl: string;
   tokenUrl: string;
-  /** The RFC 7009 revocation endpoint. */
-  revocationUrl?: string | null;
-  scopes?: string[];
+  /** The RFC 7009 revocation endpoint; leave it out when the provider has none. */
+  revocationUrl?: string;
+  /** The scopes requested by default (may be empty). */
+  scopes: string[];
+  /** Descriptions of some of `scopes`, shown on the consent page; keys are sent as written. */
+  scopeDescriptions?: Record<string, string>;
+  /** How scopes are joined (default `' '`; Slack uses `','`). */
+  scopeSeparator?: string;
+  /** The query parameter carrying the scopes (default `scope`; Slack user tokens use `user_scope`). */
+  scopeParameter?: string;
+  /** Client authentication at the token endpoint (default `client_secret_basic`). */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Extra authorization request parameters, e.g. `{ access_type: 'offline' }`; keys are sent as written. */
+  authorizationParams?: Record<string, string>;
+  /** Dotted path of the access token in the token response (default `access_token`; Slack: `authed_user.access_token`). */
+  accessTokenPath?: string;
+  /** Refresh this many seconds before the access token expires (0-86400). */
+  refreshWindowSeconds?: number;
 }
 
-/** An API-key method of a custom provider. */
+/** How a pasted API key reaches the tool server: a header (with an optional prefix such as `Bearer `). */
+export interface ProviderApiKeyInjection {
+  /** The request header, e.g. `x-api-key` or `authorization`. */
+  header: string;
+  /** Put before the key, e.g. `Bearer ` (with its space). */
+  prefix?: string;
+}
+
+/** An API-key method of a custom provider: the user pastes a key on the hosted setup page. */
 export interface ProviderApiKeyAuthMethodParams {
   id: string;
   type: 'api_key';
-  label?: string;
-  description?: string | null;
-  /** How the key reaches the tool server: a header (with an optional prefix such as `Bearer `). */
-  injection?: { header?: string; prefix?: string };
+  /** Shown on the hosted setup page; defaults to the provider name. */
+  name?: string;
+  /** The form field label, e.g. `API key`. */
+  label: string;
+  /** Help text under the field: where to find the key. */
+  description?: string;
+  /** Placeholder of the form field. */
+  placeholder?: string;
+  /** Where the user creates a key. */
+  docsUrl?: string;
+  injection: ProviderApiKeyInjection;
 }
 
-/** A custom provider that needs no per-user authorization. */
-export interface ProviderNoneAuthMethodParams {
-  id: string;
-  type: 'none';
-}
-
-/** An auth method of a custom provider. */
-export type ProviderAuthMethodParams =
-  | ProviderOAuth2AuthMethodParams
-  | ProviderApiKeyAuthMethodParams
-  | ProviderNoneAuthMethodParams;
+/**
+ * An auth method of a custom provider. A provider that needs no per-user authorization has none:
+ * pass `authMethods: []`.
+ */
+export type ProviderAuthMethodParams = ProviderOAuth2AuthMethodParams | ProviderApiKeyAuthMethodParams;
 
 /** Body of `gatehouse.providers.create`. */
 export interface ProviderCreateParams {
-  /** Your id for the provider; the server assigns a `pro_…` id when omitted. */
-  id?: string;
+  /** Your id for the provider (2-63 characters of a-z, 0-9 and `-`, starting with a letter). */
+  id: string;
   name: string;
+  description?: string;
+  /** The provider's developer documentation. */
+  docsUrl?: string;
+  /** How a user authorizes; `[]` when the provider needs no per-user authorization. */
   authMethods: ProviderAuthMethodParams[];
-  /** The MCP server that serves the provider's tools. */
   /** The provider's remote tool server (`transport` defaults to Streamable HTTP). */
-  mcpServer?: { url: string; transport?: 'streamable-http' | 'sse' } | null;
+  mcpServer?: { url: string; transport?: 'streamable-http' | 'sse' };
 }
 
 /** Parameters of `gatehouse.providers.list`. */
