@@ -3,6 +3,7 @@ import type { OAuth2AuthMethod } from '../catalog/provider-schema.js';
 import type { ServerContext } from '../context.js';
 import type { CompletedAuthorization } from '../services/setup-sessions.js';
 import { requestOptions } from './authorization-server.js';
+import { readJsonBounded, ResponseTooLargeError, TOKEN_RESPONSE_MAX_BYTES } from './bounded-json.js';
 import { providerErrorCode } from './provider-error-code.js';
 
 const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
@@ -70,7 +71,7 @@ export async function exchangeAuthorizationCode(context: ServerContext, exchange
     );
   }
 
-  if (exchange.method.accessTokenPath) return parseNestedTokenResponse(response, exchange.method.accessTokenPath);
+  if (exchange.method.accessTokenPath) return parseNestedTokenResponse(context, response, exchange.method.accessTokenPath);
 
   try {
     const result = await oauth.processAuthorizationCodeResponse(exchange.authorizationServer, client, response);
@@ -110,11 +111,14 @@ function summarizeTokenError(error: unknown, status: number): TokenExchangeError
 }
 
 /** Providers such as Slack nest the user token (`authed_user.access_token`) and signal errors with `ok: false`. */
-async function parseNestedTokenResponse(response: Response, accessTokenPath: string): Promise<CompletedAuthorization> {
+async function parseNestedTokenResponse(context: ServerContext, response: Response, accessTokenPath: string): Promise<CompletedAuthorization> {
   let body: unknown;
   try {
-    body = await response.json();
-  } catch {
+    body = await readJsonBounded(response, TOKEN_RESPONSE_MAX_BYTES);
+  } catch (error) {
+    if (error instanceof ResponseTooLargeError) {
+      throw new TokenExchangeError('invalid_token_response', `The provider's token response was too large (over ${TOKEN_RESPONSE_MAX_BYTES} bytes).`);
+    }
     throw new TokenExchangeError('invalid_token_response', `The provider's token response was not JSON (HTTP ${response.status}).`);
   }
   if (!response.ok || typeof body !== 'object' || body === null || (body as { ok?: unknown }).ok === false) {
@@ -132,7 +136,8 @@ async function parseNestedTokenResponse(response: Response, accessTokenPath: str
   const refreshToken = container?.refresh_token;
   const expiresIn = container?.expires_in;
   const scope = container?.scope;
-  const expiresAt = typeof expiresIn === 'number' ? new Date(Date.now() + expiresIn * 1000) : undefined;
+  // The injected clock, as for standard responses: expiry must agree with the refresh window's clock.
+  const expiresAt = typeof expiresIn === 'number' ? new Date(context.clock.now().getTime() + expiresIn * 1000) : undefined;
   return {
     credentials: {
       type: 'oauth2',
