@@ -151,6 +151,26 @@ describe('provider sessions', () => {
     expect(textOf(result)).toContain(`api-key:${OPERATOR_API_KEY.slice(-4)}`);
   });
 
+  it("uses a deployment's new API key from the very next call once the operator changes it", async () => {
+    const [oldKey, newKey] = ['operator-key-old-1111', 'operator-key-new-2222'];
+    const toolServer = await startToolServer({ name: 'rekeyed', auth: { type: 'api-key', validKeys: [oldKey, newKey] } });
+    try {
+      await gatehouse.providers.create({
+        id: 'rekeyed',
+        name: 'Rekeyed',
+        authMethods: [{ id: 'api_key', type: 'api_key', label: 'API key', injection: { header: 'x-api-key' } }],
+        mcpServer: { url: toolServer.url },
+      });
+      const deployment = await gatehouse.providers.deployments.create({ providerId: 'rekeyed', credentials: { apiKey: oldKey } });
+      const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: deployment.id }] });
+      expect(textOf(await call(session, 'rekeyed__whoami'))).toContain('api-key:1111');
+      await gatehouse.providers.deployments.update(deployment.id, { credentials: { apiKey: newKey } });
+      expect(textOf(await call(session, 'rekeyed__whoami'))).toContain('api-key:2222');
+    } finally {
+      await toolServer.close();
+    }
+  });
+
   it('refuses a session for a provider that needs the user and got no auth config', async () => {
     const error = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: notes.deploymentId }] }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BadRequestError);

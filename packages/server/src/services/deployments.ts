@@ -144,6 +144,8 @@ export async function updateDeployment(
     .where(and(eq(providerDeployments.projectId, projectId), eq(providerDeployments.id, deploymentId)))
     .returning();
   if (!row) throw notFound('provider deployment', deploymentId);
+  // Its own credentials (an operator API key) may have changed: tool calls use the new ones at once.
+  context.toolGateway.forget(deploymentId);
   return row;
 }
 
