@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
+import type { Database } from '../store/database.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
 import { toolCalls } from '../store/schema.js';
 
@@ -15,17 +16,62 @@ export function preview(value: unknown): string {
   return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}… (${text.length} characters)` : text;
 }
 
+type ToolCallInsert = typeof toolCalls.$inferInsert;
+
+/** Most records one insert writes. */
+const MAX_BATCH = 200;
+
 /**
- * Stores the record of one finished tool call. Its text comes from the caller (tool name, arguments)
- * and from the tool server (errors): U+0000, which PostgreSQL text cannot hold, is replaced so a
- * stray NUL cannot turn a finished call into a database error.
+ * Records waiting to be written, per database. Every call's record is written before its answer goes
+ * out, but records that finish while an insert is in flight are written together by the next one
+ * (group commit): one statement for many calls under load, the same single insert when idle.
  */
-export async function recordToolCall(context: ServerContext, row: typeof toolCalls.$inferInsert): Promise<ToolCallRow> {
+interface RecordQueue {
+  waiting: Array<{ row: ToolCallInsert; resolve(row: ToolCallRow): void; reject(error: unknown): void }>;
+  writing: boolean;
+}
+
+const queues = new WeakMap<Database, RecordQueue>();
+
+/**
+ * Stores the record of one finished tool call and resolves once it is written. Its text comes from
+ * the caller (tool name, arguments) and from the tool server (errors): U+0000, which PostgreSQL text
+ * cannot hold, is replaced so a stray NUL cannot turn a finished call into a database error.
+ */
+export function recordToolCall(context: ServerContext, row: ToolCallInsert): Promise<ToolCallRow> {
   const storable = Object.fromEntries(
     Object.entries(row).map(([key, value]) => [key, typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value]),
-  ) as typeof row;
-  const [stored] = await context.db.insert(toolCalls).values(storable).returning();
-  return stored!;
+  ) as ToolCallInsert;
+  let queue = queues.get(context.db);
+  if (!queue) queues.set(context.db, (queue = { waiting: [], writing: false }));
+  const written = new Promise<ToolCallRow>((resolve, reject) => queue.waiting.push({ row: storable, resolve, reject }));
+  if (!queue.writing) void writeQueued(context.db, queue);
+  return written;
+}
+
+async function writeQueued(db: Database, queue: RecordQueue): Promise<void> {
+  queue.writing = true;
+  try {
+    while (queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0, MAX_BATCH);
+      try {
+        const stored = await db.insert(toolCalls).values(batch.map((entry) => entry.row)).returning();
+        const byId = new Map(stored.map((record) => [record.id, record]));
+        for (const entry of batch) entry.resolve(byId.get(entry.row.id!)!);
+      } catch {
+        // One bad row must not fail the others: write them one by one, each with its own outcome.
+        for (const entry of batch) {
+          await db
+            .insert(toolCalls)
+            .values(entry.row)
+            .returning()
+            .then(([record]) => entry.resolve(record!), entry.reject);
+        }
+      }
+    }
+  } finally {
+    queue.writing = false;
+  }
 }
 
 /** The tool calls of a session, newest first. */
