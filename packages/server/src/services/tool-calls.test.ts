@@ -14,7 +14,7 @@ describe('tool call records', () => {
   beforeAll(async () => {
     store = await openEmbeddedStore(tempDir(), pino({ level: 'silent' }));
     // Records only need the database (and a project to belong to).
-    context = { db: store.db } as ServerContext;
+    context = { db: store.db, clock: { now: () => new Date() } } as ServerContext;
     projectId = (await ensureBootstrapProject(store.db, { bootstrapApiKey: undefined, allowedRedirectUrls: undefined })).projectId;
   });
   afterAll(async () => {
@@ -37,6 +37,9 @@ describe('tool call records', () => {
     const stored = await Promise.all(Array.from({ length: 250 }, (_, index) => recordToolCall(context, recordOf(sessionId, `tool_${index}`))));
     expect(stored.map((row) => row.toolName)).toEqual(Array.from({ length: 250 }, (_, index) => `tool_${index}`));
     expect(stored[0]!.argumentsPreview).toBe('{"q":"a\uFFFDb"}');
+    // What the caller gets is what a reader of the table gets.
+    const [first] = (await listToolCalls(context, projectId, sessionId, { limit: 250 })).data.filter((row) => row.id === stored[0]!.id);
+    expect(stored[0]).toEqual(first);
     const listed = await listToolCalls(context, projectId, sessionId, { limit: 100 });
     expect(listed.data).toHaveLength(100);
     expect(listed.nextCursor).not.toBeNull();

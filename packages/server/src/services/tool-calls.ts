@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, getTableColumns } from 'drizzle-orm';
 import type { ServerContext } from '../context.js';
 import type { Database } from '../store/database.js';
 import { pageCondition, pageOrder, toPage, type Page, type PageRequest } from '../store/pagination.js';
@@ -18,6 +18,9 @@ export function preview(value: unknown): string {
 
 type ToolCallInsert = typeof toolCalls.$inferInsert;
 
+/** Every column of a record as null: the base a new record's values are laid over. */
+const NULL_ROW = Object.fromEntries(Object.keys(getTableColumns(toolCalls)).map((key) => [key, null]));
+
 /** Most records one insert writes. */
 const MAX_BATCH = 200;
 
@@ -27,7 +30,7 @@ const MAX_BATCH = 200;
  * (group commit): one statement for many calls under load, the same single insert when idle.
  */
 interface RecordQueue {
-  waiting: Array<{ row: ToolCallInsert; resolve(row: ToolCallRow): void; reject(error: unknown): void }>;
+  waiting: Array<{ row: ToolCallRow; resolve(row: ToolCallRow): void; reject(error: unknown): void }>;
   writing: boolean;
 }
 
@@ -39,9 +42,14 @@ const queues = new WeakMap<Database, RecordQueue>();
  * cannot hold, is replaced so a stray NUL cannot turn a finished call into a database error.
  */
 export function recordToolCall(context: ServerContext, row: ToolCallInsert): Promise<ToolCallRow> {
+  const now = context.clock.now();
+  // Every column is set here (absent ones to null), so the stored row is known without reading it back.
   const storable = Object.fromEntries(
-    Object.entries(row).map(([key, value]) => [key, typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value]),
-  ) as ToolCallInsert;
+    Object.entries({ ...NULL_ROW, createdAt: now, updatedAt: now, ...row }).map(([key, value]) => [
+      key,
+      typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value,
+    ]),
+  ) as ToolCallRow;
   let queue = queues.get(context.db);
   if (!queue) queues.set(context.db, (queue = { waiting: [], writing: false }));
   const written = new Promise<ToolCallRow>((resolve, reject) => queue.waiting.push({ row: storable, resolve, reject }));
@@ -55,17 +63,15 @@ async function writeQueued(db: Database, queue: RecordQueue): Promise<void> {
     while (queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, MAX_BATCH);
       try {
-        const stored = await db.insert(toolCalls).values(batch.map((entry) => entry.row)).returning();
-        const byId = new Map(stored.map((record) => [record.id, record]));
-        for (const entry of batch) entry.resolve(byId.get(entry.row.id!)!);
+        await db.insert(toolCalls).values(batch.map((entry) => entry.row));
+        for (const entry of batch) entry.resolve(entry.row);
       } catch {
         // One bad row must not fail the others: write them one by one, each with its own outcome.
         for (const entry of batch) {
           await db
             .insert(toolCalls)
             .values(entry.row)
-            .returning()
-            .then(([record]) => entry.resolve(record!), entry.reject);
+            .then(() => entry.resolve(entry.row), entry.reject);
         }
       }
     }
