@@ -25,7 +25,11 @@ describe('OAuth callback security', () => {
 
   beforeAll(async () => {
     [upstreamA, upstreamB] = await Promise.all([startUpstream({ clients: [] }), startUpstream({ clients: [] })]);
-    server = await startInProcessGatehouse({ clock, env: { GATEHOUSE_ALLOWED_REDIRECT_URLS: 'https://app.example.com/oauth' } });
+    server = await startInProcessGatehouse({
+      clock,
+      // Short, so the hanging token endpoint below is given up on quickly.
+      env: { GATEHOUSE_ALLOWED_REDIRECT_URLS: 'https://app.example.com/oauth', GATEHOUSE_TOKEN_REQUEST_TIMEOUT_MS: '1500' },
+    });
     gatehouse = new Gatehouse({ apiKey: server.apiKey, baseUrl: server.url });
     fixtureA = await createOAuthFixture(gatehouse, upstreamA, 'acme-a');
     fixtureB = await createOAuthFixture(gatehouse, upstreamB, 'acme-b');
@@ -280,7 +284,9 @@ describe('OAuth callback security', () => {
       ['an HTML page', { status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' }],
       ['a 200 without access_token', { status: 200, body: { token_type: 'bearer', refresh_token: 'canary-refresh-in-fault' } }],
       ['a Slack-style ok:false', { status: 200, body: { ok: false, error: 'invalid_code' } }],
-    ])('fails the session cleanly on %s, without an auth config or a token in the logs', async (_why, fault) => {
+      ['a token endpoint that never answers', { hang: true }],
+      ['a connection dropped without an answer', { destroySocket: true }],
+    ] as const)('fails the session cleanly on %s, without an auth config or a token in the logs', async (_why, fault) => {
       const session = await newSession(fixtureA);
       const attempt = await startAttemptOverHttp(session.url);
       const configsBefore = await authConfigCount(fixtureA.providerId);
@@ -293,6 +299,8 @@ describe('OAuth callback security', () => {
       const failed = await gatehouse.providers.setupSessions.get(session.id);
       expect(failed.status).toBe('failed');
       expect(failed.error?.message).not.toMatch(/canary|<html>/);
+      // A hang is cut off by GATEHOUSE_TOKEN_REQUEST_TIMEOUT_MS and named as such.
+      if ('hang' in fault) expect(failed.error?.code).toBe('token_endpoint_timeout');
       expect(failed.authConfig).toBeNull();
       expect(await authConfigCount(fixtureA.providerId)).toBe(configsBefore);
       expect(server.logs()).not.toContain('fault-code-canary');

@@ -32,6 +32,8 @@ export interface ServerConfig {
   /** Extra provider definitions from the operator (YAML), e.g. local stdio tool servers. */
   providersFile: string | undefined;
   toolCallTimeoutMs: number;
+  /** How long one request to a provider's token endpoint (code exchange, refresh) may take. */
+  tokenRequestTimeoutMs: number;
   toolResultMaxBytes: number;
   /** Hosts, `host:port`s and CIDRs outbound requests may reach although private or plain http. */
   outboundAllowlist: AllowlistEntry[];
@@ -86,6 +88,7 @@ const envSchema = z.object({
   GATEHOUSE_ALLOW_PRIVATE_NETWORK: z.enum(['true', 'false', '1', '0']).optional(),
   GATEHOUSE_PROVIDERS_FILE: z.string().min(1).optional(),
   GATEHOUSE_TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(15 * 60_000).optional(),
+  GATEHOUSE_TOKEN_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).optional(),
   GATEHOUSE_REFRESH_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(24 * 3600_000).optional(),
   GATEHOUSE_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3600_000).optional(),
   GATEHOUSE_TOOL_RESULT_MAX_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).optional(),
@@ -183,6 +186,7 @@ export function parseConfig(flags: ServeFlags, env: Record<string, string | unde
     logLevel: vars.GATEHOUSE_LOG_LEVEL ?? 'info',
     providersFile: vars.GATEHOUSE_PROVIDERS_FILE,
     toolCallTimeoutMs: vars.GATEHOUSE_TOOL_CALL_TIMEOUT_MS ?? 60_000,
+    tokenRequestTimeoutMs: vars.GATEHOUSE_TOKEN_REQUEST_TIMEOUT_MS ?? 15_000,
     toolResultMaxBytes: vars.GATEHOUSE_TOOL_RESULT_MAX_BYTES ?? 4 * 1024 * 1024,
     outboundAllowlist,
     trustProxy: vars.GATEHOUSE_TRUST_PROXY === 'true' || vars.GATEHOUSE_TRUST_PROXY === '1',

@@ -22,6 +22,8 @@ export interface ServerContext {
   logger: Logger;
   /** Used for every outbound HTTP request (token endpoints, discovery). */
   fetch: typeof fetch;
+  /** How long one request to a provider's token endpoint (code exchange, refresh) may take. */
+  tokenRequestTimeoutMs: number;
   /** Base of setup URLs and OAuth callbacks, without a trailing slash. */
   publicUrl: string;
   /** Lets providers live on loopback / private addresses (development and tests). */

@@ -82,6 +82,7 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
       fetch: options.fetch ?? createServerFetch(config, logger),
       security: securitySettingsFrom(config),
       publicUrl: config.publicUrl ?? '',
+      tokenRequestTimeoutMs: config.tokenRequestTimeoutMs,
       allowPrivateNetwork: config.allowPrivateNetwork,
     } as ServerContext;
     context.toolGateway = new ToolGateway(context, {

@@ -6,7 +6,6 @@ import { requestOptions } from './authorization-server.js';
 import { readJsonBounded, ResponseTooLargeError, TOKEN_RESPONSE_MAX_BYTES } from './bounded-json.js';
 import { providerErrorCode } from './provider-error-code.js';
 
-const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 
 /**
  * A token request that did not yield credentials. `message` is a summary safe to show to the app and
@@ -61,7 +60,7 @@ export async function exchangeAuthorizationCode(context: ServerContext, exchange
       exchange.callbackParameters,
       exchange.redirectUri,
       exchange.codeVerifier,
-      requestOptions(context, exchange.authorizationServer.token_endpoint, AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)),
+      requestOptions(context, exchange.authorizationServer.token_endpoint, AbortSignal.timeout(context.tokenRequestTimeoutMs)),
     );
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

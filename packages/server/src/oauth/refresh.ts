@@ -17,16 +17,18 @@ import { requestOptions, resolveAuthorizationServer } from './authorization-serv
 import { parseRefreshResponse, type RefreshResponse } from './refresh-response.js';
 
 const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
-const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 const MAX_ATTEMPTS = 3;
 
 /**
  * The most time one refresh spends on the token endpoint, retries and their delays included: it is
  * also the longest a refresh holds its auth config's lock (and, on PostgreSQL, a pooled connection
  * in an open transaction; see {@link withAuthConfigLock}). Each attempt's timeout and each retry
- * delay come out of it, so it is never more than the request timeout times the attempts.
+ * delay come out of it, so it is never more than the request timeout times the attempts (45 s with
+ * the default GATEHOUSE_TOKEN_REQUEST_TIMEOUT_MS of 15 s).
  */
-export const REFRESH_BUDGET_MS = TOKEN_REQUEST_TIMEOUT_MS * MAX_ATTEMPTS;
+export function refreshBudgetMs(context: Pick<ServerContext, 'tokenRequestTimeoutMs'>): number {
+  return context.tokenRequestTimeoutMs * MAX_ATTEMPTS;
+}
 
 /**
  * Error codes that mean the grant itself is gone: the user must authorize again. RFC 6749 §5.2
@@ -107,7 +109,7 @@ const inFlight = new Map<string, Promise<RefreshOutcome>>();
  * one keeps the old. A gone grant (`invalid_grant` and its provider forms) turns the auth config
  * `reauthorization_required` after one try, unless the credentials changed meanwhile (a
  * re-authorization wins over a late failure of the old grant). Transient failures (5xx, 429,
- * timeouts) are retried with backoff within {@link REFRESH_BUDGET_MS}, honouring `Retry-After` when
+ * timeouts) are retried with backoff within {@link refreshBudgetMs}, honouring `Retry-After` when
  * it fits, and change nothing but `last_error`.
  *
  * @param seenVersion the `credentialsVersion` the caller found stale.
@@ -205,7 +207,7 @@ async function refreshLocked(
         : oauth.ClientSecretBasic(clientSecret);
 
   // Real time, not context.clock: this bounds network waits (and the lock held across them).
-  const deadline = performance.now() + REFRESH_BUDGET_MS;
+  const deadline = performance.now() + refreshBudgetMs(context);
   let lastErrorCode = 'token_endpoint_unavailable';
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const remaining = deadline - performance.now();
@@ -217,7 +219,7 @@ async function refreshLocked(
         client,
         clientAuth,
         credentials.refreshToken,
-        requestOptions(context, authorizationServer.token_endpoint, AbortSignal.timeout(Math.min(TOKEN_REQUEST_TIMEOUT_MS, remaining))),
+        requestOptions(context, authorizationServer.token_endpoint, AbortSignal.timeout(Math.min(context.tokenRequestTimeoutMs, remaining))),
       );
     } catch (error) {
       lastErrorCode = (error as Error).name === 'TimeoutError' ? 'token_endpoint_timeout' : 'token_endpoint_unavailable';

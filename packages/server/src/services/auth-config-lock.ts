@@ -7,17 +7,19 @@ const inProcessQueues = new Map<string, Promise<unknown>>();
 /**
  * The longest `work` may leave its PostgreSQL transaction idle (waiting on the network), and the
  * longest a caller waits for the lock. The refresh keeps its network time under its budget
- * (`REFRESH_BUDGET_MS` in oauth/refresh.ts: token request timeout x attempts = 45 s); revocation on
- * delete under two 10 s requests. The margin covers the database round trips around them.
+ * (`refreshBudgetMs` in oauth/refresh.ts: token request timeout x 3 attempts, 45 s by default);
+ * revocation on delete under two 10 s requests. The margin covers the database round trips around them.
  */
-export const AUTH_CONFIG_LOCK_TIMEOUT_MS = 60_000;
+export function authConfigLockTimeoutMs(context: Pick<ServerContext, 'tokenRequestTimeoutMs'>): number {
+  return Math.max(60_000, context.tokenRequestTimeoutMs * 3 + 15_000);
+}
 
 /**
  * Runs `work` while no other caller, in this process or any other, works on the same auth config.
  *
  * PostgreSQL: a transaction-scoped advisory lock, held by `work`'s transaction, so a process killed
  * mid-refresh releases it with its connection. `work` holds one pooled connection and an open
- * transaction across its network calls, so both are bounded by {@link AUTH_CONFIG_LOCK_TIMEOUT_MS}:
+ * transaction across its network calls, so both are bounded by {@link authConfigLockTimeoutMs}:
  * `lock_timeout` ends a wait for a holder that is stuck, and `idle_in_transaction_session_timeout`
  * makes PostgreSQL end the session (releasing the lock) of a process that stalls without dying.
  * Both are `SET LOCAL`: they end with the transaction and never leak to the pooled connection.
@@ -28,9 +30,10 @@ export const AUTH_CONFIG_LOCK_TIMEOUT_MS = 60_000;
 export async function withAuthConfigLock<T>(context: ServerContext, authConfigId: string, work: (db: Database) => Promise<T>): Promise<T> {
   if (context.storeKind === 'postgres') {
     return context.db.transaction(async (tx) => {
-      // SET takes no bind parameters; the value is a constant integer.
-      await tx.execute(sql.raw(`SET LOCAL lock_timeout = ${AUTH_CONFIG_LOCK_TIMEOUT_MS}`));
-      await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${AUTH_CONFIG_LOCK_TIMEOUT_MS}`));
+      // SET takes no bind parameters; the value is an integer computed from validated configuration.
+      const timeoutMs = Math.round(authConfigLockTimeoutMs(context));
+      await tx.execute(sql.raw(`SET LOCAL lock_timeout = ${timeoutMs}`));
+      await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${timeoutMs}`));
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`auth_config:${authConfigId}`}, 0))`);
       return work(tx as unknown as Database);
     });
