@@ -3,7 +3,8 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ServerContext } from '../context.js';
 import { GatehouseError, invalidRequest } from '../errors.js';
 import { newId } from '../ids.js';
-import { pageRoutes } from '../pages/routes.js';
+import { hostedErrorPage, isHostedPagePath, pageRoutes } from '../pages/routes.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../store/database-errors.js';
 import { pingDatabase } from '../store/database.js';
 import { apiKeyAuth } from './api-key-auth.js';
 import { authFailureLimit } from './auth-failure-limit.js';
@@ -104,8 +105,25 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
         error.status as 400,
       );
     }
-    context.logger.error({ requestId, err: { name: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
     c.header('x-request-id', requestId);
+    if (isDatabaseUnavailable(error)) {
+      // An outage, not a bug: no stack, and a client that waits a moment will succeed.
+      context.logger.warn({ requestId, method: c.req.method, path: c.req.path, err: { message: error.message } }, 'database unavailable');
+      c.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      if (isHostedPagePath(c.req.path)) return hostedErrorPage(c, 503);
+      return c.json(
+        {
+          error: {
+            code: 'service_unavailable',
+            message: `Gatehouse cannot reach its database right now. Retry after ${DATABASE_RETRY_AFTER_SECONDS} s.`,
+            request_id: requestId,
+          },
+        },
+        503,
+      );
+    }
+    context.logger.error({ requestId, err: { name: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
+    if (isHostedPagePath(c.req.path)) return hostedErrorPage(c, 500);
     return c.json(
       {
         error: {

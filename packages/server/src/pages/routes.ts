@@ -24,21 +24,48 @@ const MAX_API_KEY_LENGTH = 4096;
 const OAUTH_COOKIE_PREFIX = 'gatehouse_oauth_';
 const CSRF_COOKIE_PREFIX = 'gatehouse_csrf_';
 
+/** A hosted page with the headers every one of them carries (CSP, no framing, no caching, no referrer). */
+function hostedPage(c: Context<AppEnv>, body: string, status = 200, csp = HOSTED_PAGES_CSP) {
+  c.header('content-security-policy', csp);
+  c.header('x-frame-options', 'DENY');
+  c.header('x-content-type-options', 'nosniff');
+  c.header('referrer-policy', 'no-referrer');
+  c.header('cache-control', 'no-store');
+  return c.html(body, status as 200);
+}
+
+/** Whether a request is for a hosted page (a browser, not an API client, is asking). */
+export function isHostedPagePath(path: string): boolean {
+  return path.startsWith('/setup/') || path.startsWith('/oauth/');
+}
+
+/**
+ * The page an end user sees when a hosted page failed on the server's side: an outage (`503`: try
+ * again in a moment) or an internal error (`500`). Says nothing about the cause.
+ */
+export function hostedErrorPage(c: Context<AppEnv>, status: 500 | 503) {
+  const body =
+    status === 503
+      ? errorPage({
+          status,
+          title: 'Gatehouse is briefly unavailable',
+          message: 'Wait a few seconds and reload this page. If that does not work, return to the app and start again.',
+        })
+      : errorPage({
+          status,
+          title: 'Something went wrong',
+          message: `Gatehouse hit an internal error. Return to the app and start again; if it keeps happening, tell the app's team (reference ${c.get('requestId')}).`,
+        });
+  return hostedPage(c, body, status);
+}
+
 /**
  * The hosted pages an end user sees, and the OAuth redirect URI. No API key here: the setup session
  * id in the URL is the capability, and the OAuth attempt is bound to the browser by a cookie.
  */
 export function pageRoutes(context: ServerContext) {
   const secureCookies = context.publicUrl.startsWith('https://');
-
-  const page = (c: Context<AppEnv>, body: string, status = 200, csp = HOSTED_PAGES_CSP) => {
-    c.header('content-security-policy', csp);
-    c.header('x-frame-options', 'DENY');
-    c.header('x-content-type-options', 'nosniff');
-    c.header('referrer-policy', 'no-referrer');
-    c.header('cache-control', 'no-store');
-    return c.html(body, status as 200);
-  };
+  const page = hostedPage;
 
   const invalidLinkPage = (c: Context<AppEnv>) =>
     page(

@@ -1,5 +1,6 @@
 import type { ServerContext } from '../context.js';
 import { notFound } from '../errors.js';
+import { MAYBE_MISSED } from '../store/notifier.js';
 import { loadViews, type SetupSessionView } from './setup-sessions.js';
 
 /** Longest a wait request is held open; the SDK asks again after it. */
@@ -22,7 +23,7 @@ export async function waitForSetupSessions(
   let changedSinceLoad = false;
   // Subscribe before the first read, so a change between the read and the wait is not lost.
   const unsubscribe = context.notifier.subscribe('setup_session_changed', (id) => {
-    if (!wanted.has(id)) return;
+    if (!wanted.has(id) && id !== MAYBE_MISSED) return;
     changedSinceLoad = true;
     wake?.();
   });

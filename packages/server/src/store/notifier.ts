@@ -16,9 +16,16 @@ export interface Notifier {
 
 /**
  * The channels Gatehouse uses; the payload of `setup_session_changed` is the setup session id, that of
- * `webhook_delivery_due` the webhook event id (dispatchers only need to wake up).
+ * `webhook_delivery_due` the webhook event id (dispatchers only need to wake up). A subscriber may
+ * also receive {@link MAYBE_MISSED}: notifications may have been lost, re-check everything.
  */
 export type NotifyChannel = 'setup_session_changed' | 'webhook_delivery_due';
+
+/**
+ * The payload every subscriber gets after the LISTEN connection was lost and is back: NOTIFYs sent
+ * while it was down never arrive, so whoever waits on one must look at the database again.
+ */
+export const MAYBE_MISSED = '*';
 
 /** A notifier for a single process. */
 export class InProcessNotifier implements Notifier {
@@ -73,6 +80,12 @@ export class PostgresNotifier extends InProcessNotifier {
     this.reconnectDelayMs = 100;
   }
 
+  /** Connects again after the listening connection failed, then tells everyone they may have missed something. */
+  private async restart(): Promise<void> {
+    await this.start();
+    for (const channel of CHANNELS) this.emitter.emit(channel, MAYBE_MISSED);
+  }
+
   private async reconnect(failed: pg.Client): Promise<void> {
     if (this.closed || this.listener !== failed) return;
     this.listener = undefined;
@@ -80,7 +93,7 @@ export class PostgresNotifier extends InProcessNotifier {
     while (!this.closed) {
       await new Promise((resolve) => setTimeout(resolve, this.reconnectDelayMs));
       try {
-        await this.start();
+        await this.restart();
         return;
       } catch {
         this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5_000);
@@ -88,7 +101,13 @@ export class PostgresNotifier extends InProcessNotifier {
     }
   }
 
+  /**
+   * NOTIFY for the other processes, and at once for this one's own subscribers: they need not wait for
+   * the round trip, nor miss the change if this process's LISTEN connection is down right now. (They
+   * hear it twice when all is well; a wake-up is only a hint to read the database again.)
+   */
   override async publish(channel: NotifyChannel, payload: string): Promise<void> {
+    this.emitter.emit(channel, payload);
     await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
