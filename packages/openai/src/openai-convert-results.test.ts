@@ -77,6 +77,9 @@ describe('toolCallOutputText', () => {
     ['tool_result_too_large', 'narrow the query'],
     ['unknown_tool', 'use only the tools you were given'],
     ['tool_server_error', 'tool server failed'],
+    ['tool_forbidden', 'do not repeat it'],
+    ['token_refresh_failed', 'could not be renewed right now'],
+    ['cancelled', 'cancelled before it finished'],
   ])('explains a failed %s call without content: code, message and what to do', (code, guidance) => {
     const text = toolCallOutputText(toolCall({ status: 'failed', isError: true, content: [], error: { code, message: 'Upstream said no' } }));
     expect(text.startsWith(`Error: Tool call failed (${code}): Upstream said no.`)).toBe(true);

@@ -28,6 +28,11 @@ const ERROR_GUIDANCE: Record<string, (toolCall: ToolCall) => string> = {
     `The user must re-authorize ${providerName(toolCall)}; ask the app to start a new setup session for this auth config.`,
   tool_server_error: (toolCall) =>
     `The ${providerName(toolCall)} tool server failed. Try again later, or continue without this tool.`,
+  tool_forbidden: (toolCall) =>
+    `${providerName(toolCall)} refused this action for this user (for example a missing permission or scope); do not repeat it, tell the user what was refused.`,
+  token_refresh_failed: (toolCall) =>
+    `The user's ${providerName(toolCall)} token could not be renewed right now; try again later, or continue without this tool.`,
+  cancelled: () => 'The call was cancelled before it finished. The action may or may not have happened: check before calling it again.',
 };
 
 function providerName(toolCall: ToolCall): string {
