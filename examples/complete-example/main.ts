@@ -14,6 +14,15 @@ import { callEachToolOnceThenSummarize, startAnthropicStub } from '../../test/su
 import { completeExample } from './complete-example.js';
 import { startLocalProviders } from './local-providers.js';
 
+if (!process.env.GATEHOUSE_API_KEY) {
+  console.error(
+    'This example talks to a running Gatehouse. Start one in another terminal and pass its API key:\n\n' +
+      '  GATEHOUSE_ALLOW_PRIVATE_NETWORK=true npm start     # prints the API key once\n' +
+      '  GATEHOUSE_API_KEY=ghk_... npm run example\n',
+  );
+  process.exit(1);
+}
+
 const gatehouse = new Gatehouse({
   apiKey: process.env.GATEHOUSE_API_KEY,
   baseUrl: process.env.GATEHOUSE_BASE_URL ?? 'http://127.0.0.1:4310',
