@@ -43,15 +43,17 @@ function jsonRpcError(status: number, message: string, headers: Record<string, s
  * or the project's API key.
  *
  * Cancellation: a client's `notifications/cancelled` comes in its own request, to a server that did not
- * see the call. So calls in flight are kept per client (the `Mcp-Session-Id` this endpoint hands out on
- * `initialize`, which keeps two clients' JSON-RPC ids apart, though it holds no state) and JSON-RPC id,
- * and a cancel aborts the call, which cancels it at the tool server. A client that drops the HTTP request
- * of a call cancels it too. Both work within one process: behind a load balancer, a cancel that lands on
- * another process than its call is not seen, and the call ends by the tool-call timeout.
+ * see the call, and behind a load balancer maybe to another process. So calls in flight are kept per
+ * client (the `Mcp-Session-Id` this endpoint hands out on `initialize`, which keeps two clients' JSON-RPC
+ * ids apart, though it holds no state) and JSON-RPC id, and a cancel is published to every process
+ * (`tool_call_cancelled`); the one running the call aborts it, which cancels it at the tool server. A
+ * client that drops the HTTP request of a call cancels it too.
  */
 export function sessionMcpRoutes(context: ServerContext) {
   const callsInFlight = new Map<string, AbortController>();
-  const callKey = (clientKey: string, requestId: RequestId) => `${clientKey}\u0000${JSON.stringify(requestId)}`;
+  const callKey = (clientKey: string, requestId: RequestId) => `${clientKey}|${JSON.stringify(requestId)}`;
+  // Lives as long as the server: the notifier is closed with it.
+  context.notifier.subscribe('tool_call_cancelled', (key) => callsInFlight.get(key)?.abort());
   const authenticate = async (sessionId: string, authorization: string | undefined): Promise<SessionRow | undefined> => {
     const token = /^Bearer\s+(\S{1,512})$/i.exec(authorization ?? '')?.[1];
     if (!token) return undefined;
@@ -69,7 +71,8 @@ export function sessionMcpRoutes(context: ServerContext) {
     }
     if (session.status !== 'active') return jsonRpcError(404, `Session ${session.id} is closed.`);
 
-    const clientKey = `${session.id}\u0000${c.req.header(MCP_SESSION_HEADER) ?? ''}`;
+    // Printable, so it can travel as a NOTIFY payload; bounded, since the header is the client's.
+    const clientKey = `${session.id}|${(c.req.header(MCP_SESSION_HEADER) ?? '').slice(0, 128)}`;
     const requestSignal = c.req.raw.signal;
     const server = new Server(SERVER_INFO, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => {
@@ -110,9 +113,14 @@ export function sessionMcpRoutes(context: ServerContext) {
       };
     });
     // Replaces the SDK's own handler, which only knows the calls of this request's server.
-    server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
+    server.setNotificationHandler(CancelledNotificationSchema, async (notification) => {
       const { requestId } = notification.params;
-      if (requestId !== undefined) callsInFlight.get(callKey(clientKey, requestId))?.abort();
+      if (requestId === undefined) return;
+      const key = callKey(clientKey, requestId);
+      const local = callsInFlight.get(key);
+      // Published only when the call is not here: then it runs in another process, or already ended.
+      if (local) local.abort();
+      else await context.notifier.publish('tool_call_cancelled', key.slice(0, 1000)).catch(() => {});
     });
     // Like the REST API, refuse a deeply nested body before any recursive code (the JSON-RPC schema,
     // the tool server client) walks it. Reading it here also applies the body limit to a streamed body.

@@ -16,10 +16,12 @@ export interface Notifier {
 
 /**
  * The channels Gatehouse uses; the payload of `setup_session_changed` is the setup session id, that of
- * `webhook_delivery_due` the webhook event id (dispatchers only need to wake up). A subscriber may
- * also receive {@link MAYBE_MISSED}: notifications may have been lost, re-check everything.
+ * `webhook_delivery_due` the webhook event id (dispatchers only need to wake up), that of
+ * `tool_call_cancelled` the key of an MCP call in flight that its client cancelled (the process
+ * running the call aborts it). A subscriber may also receive {@link MAYBE_MISSED}: notifications may
+ * have been lost, re-check everything.
  */
-export type NotifyChannel = 'setup_session_changed' | 'webhook_delivery_due';
+export type NotifyChannel = 'setup_session_changed' | 'webhook_delivery_due' | 'tool_call_cancelled';
 
 /**
  * The payload every subscriber gets after the LISTEN connection was lost and is back: NOTIFYs sent
@@ -45,7 +47,7 @@ export class InProcessNotifier implements Notifier {
   }
 }
 
-const CHANNELS: NotifyChannel[] = ['setup_session_changed', 'webhook_delivery_due'];
+const CHANNELS: NotifyChannel[] = ['setup_session_changed', 'webhook_delivery_due', 'tool_call_cancelled'];
 
 /**
  * LISTEN/NOTIFY over one dedicated connection, reconnected with backoff if it drops. Publishing goes
