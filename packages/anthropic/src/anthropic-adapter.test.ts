@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { Gatehouse, ProviderSessionAdapter, ToolCall } from '@gatehouse/sdk';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { inMemoryProviderSession, sessionTool, toolCall } from '../test/in-memory-provider-session.js';
+import { inMemoryProviderSession, sessionTool, toolCall } from '../../../test/support/in-memory-provider-session.js';
 import { gatehouseAnthropic, type AnthropicProviderSession, type AnthropicToolResultMessage } from './anthropic-adapter.js';
 import { errorResultBlock, toToolResultBlock } from './anthropic-convert-results.js';
 import { toAnthropicTools } from './anthropic-convert-tools.js';

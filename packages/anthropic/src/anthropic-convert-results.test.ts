@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { McpContentBlock } from '@gatehouse/sdk';
 import { describe, expect, it } from 'vitest';
-import { toolCall } from '../test/in-memory-provider-session.js';
+import { toolCall } from '../../../test/support/in-memory-provider-session.js';
 import {
   errorResultBlock,
   MAX_IMAGE_BASE64_LENGTH,

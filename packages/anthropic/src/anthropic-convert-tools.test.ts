@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { SessionTool } from '@gatehouse/sdk';
 import { describe, expect, it } from 'vitest';
-import { sessionTool } from '../test/in-memory-provider-session.js';
+import { sessionTool } from '../../../test/support/in-memory-provider-session.js';
 import { toAnthropicTools } from './anthropic-convert-tools.js';
 
 describe('toAnthropicTools', () => {

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { Gatehouse, ProviderSessionAdapter, ToolCall } from '@gatehouse/sdk';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { inMemoryProviderSession, sessionTool, toolCall } from '../../anthropic/test/in-memory-provider-session.js';
+import { inMemoryProviderSession, sessionTool, toolCall } from '../../../test/support/in-memory-provider-session.js';
 import { gatehouseOpenAI, type OpenAIProviderSession } from './openai-adapter.js';
 import { errorToolMessage, toFunctionCallOutput, toToolMessage } from './openai-convert-results.js';
 import { toChatCompletionTools, toResponsesTools } from './openai-convert-tools.js';

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { McpContentBlock } from '@gatehouse/sdk';
 import { describe, expect, it } from 'vitest';
-import { toolCall } from '../../anthropic/test/in-memory-provider-session.js';
+import { toolCall } from '../../../test/support/in-memory-provider-session.js';
 import {
   errorFunctionCallOutput,
   errorToolMessage,

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { SessionTool } from '@gatehouse/sdk';
 import { describe, expect, it } from 'vitest';
-import { sessionTool } from '../../anthropic/test/in-memory-provider-session.js';
+import { sessionTool } from '../../../test/support/in-memory-provider-session.js';
 import { toChatCompletionTools, toResponsesTools } from './openai-convert-tools.js';
 
 describe('toChatCompletionTools', () => {
