@@ -142,7 +142,7 @@ export function pageRoutes(context: ServerContext) {
       if (method.type !== 'oauth2') return c.redirect(`/setup/${session.id}`, 303);
       let redirect: Awaited<ReturnType<typeof startAuthorization>>;
       try {
-        redirect = await startAuthorization(context, session, method);
+        redirect = await startAuthorization(context, session, method, definition.mcpServer);
       } catch (error) {
         // Discovery failed or was refused by the outbound guard: say so, without the details.
         context.logger.warn({ setupSessionId: session.id, err: (error as Error).message }, 'could not start the authorization');
