@@ -31,6 +31,7 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as z from 'zod';
 
 export type ToolServerAuth =
@@ -48,7 +49,31 @@ export type ToolServerAuth =
       header?: string;
       validKeys: string[];
     }
+  | {
+      /**
+       * JWT access tokens (RFC 9068 style) signed by the upstream, checked against its JWKS: the
+       * issuer, and an `aud` that is this server's `/mcp` URL (RFC 8707: a token for another
+       * resource is refused).
+       */
+      type: 'bearer-jwt';
+      issuer: string;
+      jwksUri: string;
+    }
   | { type: 'none' };
+
+/** RFC 9728 protected resource metadata that the server publishes (MCP authorization spec). */
+export interface ProtectedResourceOptions {
+  /** `authorization_servers`, e.g. `[upstream.issuer]`. */
+  authorizationServers: string[];
+  scopesSupported?: string[];
+  /** The `resource` it declares; default the server's own `/mcp` URL (override to test a mismatch). */
+  resource?: string;
+  /**
+   * Where it is served: `path` (default) at `/.well-known/oauth-protected-resource/mcp` (RFC 9728
+   * §3.1), or only through the `resource_metadata` of the 401 challenge (`challenge`, at `/prm`).
+   */
+  servedAt?: 'path' | 'challenge';
+}
 
 export interface ToolContext {
   /** The introspected `sub`, `api-key:<last 4 chars>`, or `anonymous`. */
@@ -78,6 +103,8 @@ export interface ToolServerOptions {
    */
   transport?: 'streamable-http' | 'sse';
   extraTools?: ExtraTool[];
+  /** Publish protected resource metadata (and name it in the 401 challenge). Default: none. */
+  protectedResource?: ProtectedResourceOptions;
 }
 
 export interface ToolCallRecord {
@@ -103,6 +130,8 @@ export interface ToolServer {
   cancellations(): string[];
   /** How many requests were answered 401. */
   authFailures(): number;
+  /** How many times the protected resource metadata was fetched. */
+  metadataRequests(): number;
   /** MCP connections opened so far: Streamable HTTP sessions initialized + legacy SSE streams. */
   connections(): number;
   /** MCP connections open now (a Streamable HTTP session ends with DELETE, an SSE one with its stream). */
@@ -481,6 +510,19 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
   }
 
   // --- authentication ------------------------------------------------------------------------------
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  let metadataRequestCount = 0;
+  const prmPath = options.protectedResource?.servedAt === 'challenge' ? '/prm' : '/.well-known/oauth-protected-resource/mcp';
+
+  /** RFC 6750 §3 challenge; with metadata, RFC 9728 §5.1's `resource_metadata` too. */
+  function bearerChallenge(error?: string): string {
+    const parts = [
+      ...(error ? [`error="${error}"`] : []),
+      ...(options.protectedResource ? [`resource_metadata="${origin}${prmPath}"`] : []),
+    ];
+    return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+  }
+
   function unauthorized(message: string, wwwAuthenticate?: string): HttpError {
     return { status: 401, message, ...(wwwAuthenticate ? { headers: { 'www-authenticate': wwwAuthenticate } } : {}) };
   }
@@ -498,8 +540,24 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
 
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) return unauthorized('missing bearer token', 'Bearer');
+    if (!match?.[1]) return unauthorized('missing bearer token', bearerChallenge());
     const token = match[1];
+    if (auth.type === 'bearer-jwt') {
+      try {
+        jwks ??= createRemoteJWKSet(new URL(auth.jwksUri));
+        const { payload } = await jwtVerify(token, jwks, { issuer: auth.issuer, audience: `${origin}/mcp` });
+        if (typeof payload.sub !== 'string') return unauthorized('the access token has no subject', bearerChallenge('invalid_token'));
+        return {
+          token,
+          clientId: typeof payload.client_id === 'string' ? payload.client_id : '',
+          scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+          ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
+          extra: { subject: payload.sub },
+        };
+      } catch {
+        return unauthorized('the access token is not valid for this server', bearerChallenge('invalid_token'));
+      }
+    }
     let introspection: { active?: unknown; sub?: unknown; client_id?: unknown; scope?: unknown; exp?: unknown };
     try {
       const basic = Buffer.from(
@@ -711,6 +769,17 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
       return;
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (options.protectedResource && req.method === 'GET' && url.pathname === prmPath) {
+      metadataRequestCount++;
+      sendJson(res, 200, {
+        resource: options.protectedResource.resource ?? `${origin}/mcp`,
+        authorization_servers: options.protectedResource.authorizationServers,
+        ...(options.protectedResource.scopesSupported ? { scopes_supported: options.protectedResource.scopesSupported } : {}),
+        bearer_methods_supported: ['header'],
+      });
+      req.resume();
+      return;
+    }
     const route =
       url.pathname === '/mcp' ? 'mcp'
       : serveSse && url.pathname === '/sse' && req.method === 'GET' ? 'sse'
@@ -767,6 +836,7 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     calls: () => callRecords.map((c) => ({ ...c, args: { ...c.args } })),
     cancellations: () => [...cancelled],
     authFailures: () => authFailureCount,
+    metadataRequests: () => metadataRequestCount,
     connections: () => connectionCount,
     activeConnections: () => streamable.size + legacy.size,
     tcpConnections: () => tcpCount,
