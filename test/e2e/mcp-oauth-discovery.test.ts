@@ -9,7 +9,17 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, Gatehouse } from '@gatehouse/sdk';
 import { launchBrowser } from '../support/browser.js';
-import { FakeClock, startInProcessGatehouse, type InProcessGatehouse } from '../support/gatehouse.js';
+import {
+  createTestDatabase,
+  FakeClock,
+  spawnGatehouse,
+  startInProcessGatehouse,
+  TEST_DATABASE_URL,
+  testApiKey,
+  testEncryptionKeys,
+  type GatehouseProcess,
+  type InProcessGatehouse,
+} from '../support/gatehouse.js';
 import { startToolServer, type ProtectedResourceOptions, type ToolServer } from '../support/mcp-tool-server.js';
 import { authorizeInBrowser } from '../support/setup-flow.js';
 import { startUpstream, type Upstream } from '../support/upstream.js';
@@ -184,5 +194,59 @@ describe('OAuth discovered from a remote MCP server', () => {
       .create({ id: 'remote-bare', name: 'X', authMethods: [{ id: 'oauth', type: 'oauth2' }], mcpServer: { url: 'https://mcp.example.com/mcp' } })
       .catch((caught: unknown) => caught);
     expect(withoutEndpoints).toBeInstanceOf(BadRequestError);
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('MCP OAuth client registration across two processes on one PostgreSQL', () => {
+  let upstream: Upstream;
+  let toolServer: ToolServer;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let processes: GatehouseProcess[] = [];
+  let apiKey: string;
+
+  beforeAll(async () => {
+    upstream = await startUpstream({ clients: [], registration: true, resourceIndicators: { scope: MCP_SCOPE } });
+    toolServer = await startToolServer({
+      name: 'remote-mcp',
+      auth: { type: 'bearer-jwt', issuer: upstream.issuer, jwksUri: upstream.jwksUri },
+      protectedResource: { authorizationServers: [upstream.issuer], scopesSupported: [MCP_SCOPE] },
+    });
+    database = await createTestDatabase();
+    apiKey = testApiKey();
+    const env = {
+      DATABASE_URL: database.url,
+      GATEHOUSE_ENCRYPTION_KEYS: testEncryptionKeys(),
+      GATEHOUSE_BOOTSTRAP_API_KEY: apiKey,
+      GATEHOUSE_ALLOW_PRIVATE_NETWORK: 'true',
+    };
+    processes = await Promise.all([spawnGatehouse({ env }), spawnGatehouse({ env })]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(processes.map((gatehouseProcess) => gatehouseProcess.stop()));
+    await database?.drop();
+    await Promise.all([toolServer?.close(), upstream?.close()]);
+  });
+
+  it('registers exactly one client when setup sessions of a new deployment start on both processes at once', async () => {
+    const [first, second] = processes.map((gatehouseProcess) => new Gatehouse({ apiKey, baseUrl: gatehouseProcess.url }));
+    await first!.providers.create({
+      id: 'remote-pg',
+      name: 'Remote MCP',
+      authMethods: [{ id: 'oauth', type: 'oauth2', discovery: 'mcp' }],
+      mcpServer: { url: toolServer.mcpUrl },
+    });
+    const deployment = await first!.providers.deployments.create({ providerId: 'remote-pg' });
+    const created = await Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        (index % 2 === 0 ? first! : second!).providers.setupSessions.create({ providerId: 'remote-pg', providerAuthMethodId: 'oauth' }),
+      ),
+    );
+    expect(created.every((setupSession) => setupSession.status === 'pending')).toBe(true);
+    expect(upstream.registrations()).toBe(1);
+    const stored = await second!.providers.deployments.get(deployment.id);
+    expect(stored.oauthClient).toEqual({ clientId: expect.any(String), hasClientSecret: true });
+    // Never the secret itself, on either process.
+    expect(JSON.stringify(stored)).not.toMatch(/client_secret"|clientSecret"/);
   });
 });
