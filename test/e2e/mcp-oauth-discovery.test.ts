@@ -121,6 +121,14 @@ describe('OAuth discovered from a remote MCP server', () => {
     const refreshes = upstream.tokenRequests().filter((request) => request.grantType === 'refresh_token');
     expect(refreshes).toEqual([expect.objectContaining({ resource: toolServer.mcpUrl })]);
     await gatehouse.sessions.close(session.id);
+
+    // The registered client's secret never leaves Gatehouse: not in an API answer, not in a log line.
+    const secret = upstream.registeredClients().find((client) => client.clientId === registered.oauthClient!.clientId)?.clientSecret;
+    expect(secret).toEqual(expect.any(String));
+    const answers = JSON.stringify([registered, await gatehouse.providers.deployments.list(), completed, first, afterRefresh]);
+    expect(answers).not.toContain(secret);
+    expect(server.logs()).toContain(registered.oauthClient!.clientId);
+    expect(server.logs()).not.toContain(secret);
   });
 
   it('finds the metadata through the resource_metadata of the MCP server\'s 401 challenge', async () => {
@@ -128,6 +136,17 @@ describe('OAuth discovered from a remote MCP server', () => {
     const { providerId, deployment } = await discoveredProvider(gatehouse, toolServer.mcpUrl);
     const before = upstream.registrations();
     await gatehouse.providers.setupSessions.create({ providerId, providerAuthMethodId: 'oauth' });
+    expect(toolServer.metadataRequests()).toBe(1);
+    expect(upstream.registrations()).toBe(before + 1);
+    expect((await gatehouse.providers.deployments.get(deployment.id)).oauthClient?.hasClientSecret).toBe(true);
+  });
+
+  it('falls back to the origin\'s well-known metadata, which may name the whole host as the resource', async () => {
+    const toolServer = await mcpServerOf(upstream, { servedAt: 'root', resource: (origin) => origin });
+    const { providerId, deployment } = await discoveredProvider(gatehouse, toolServer.mcpUrl);
+    const before = upstream.registrations();
+    const setupSession = await gatehouse.providers.setupSessions.create({ providerId, providerAuthMethodId: 'oauth' });
+    expect(setupSession.status).toBe('pending');
     expect(toolServer.metadataRequests()).toBe(1);
     expect(upstream.registrations()).toBe(before + 1);
     expect((await gatehouse.providers.deployments.get(deployment.id)).oauthClient?.hasClientSecret).toBe(true);

@@ -66,13 +66,14 @@ export interface ProtectedResourceOptions {
   /** `authorization_servers`, e.g. `[upstream.issuer]`. */
   authorizationServers: string[];
   scopesSupported?: string[];
-  /** The `resource` it declares; default the server's own `/mcp` URL (override to test a mismatch). */
-  resource?: string;
+  /** The `resource` it declares (or a function of the server's origin); default the server's own `/mcp` URL. */
+  resource?: string | ((origin: string) => string);
   /**
    * Where it is served: `path` (default) at `/.well-known/oauth-protected-resource/mcp` (RFC 9728
-   * §3.1), or only through the `resource_metadata` of the 401 challenge (`challenge`, at `/prm`).
+   * §3.1), `root` at `/.well-known/oauth-protected-resource`, or only through the
+   * `resource_metadata` of the 401 challenge (`challenge`, at `/prm`).
    */
-  servedAt?: 'path' | 'challenge';
+  servedAt?: 'path' | 'root' | 'challenge';
 }
 
 export interface ToolContext {
@@ -512,7 +513,9 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
   // --- authentication ------------------------------------------------------------------------------
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let metadataRequestCount = 0;
-  const prmPath = options.protectedResource?.servedAt === 'challenge' ? '/prm' : '/.well-known/oauth-protected-resource/mcp';
+  const servedAt = options.protectedResource?.servedAt ?? 'path';
+  const prmPath =
+    servedAt === 'challenge' ? '/prm' : servedAt === 'root' ? '/.well-known/oauth-protected-resource' : '/.well-known/oauth-protected-resource/mcp';
 
   /** RFC 6750 §3 challenge; with metadata, RFC 9728 §5.1's `resource_metadata` too. */
   function bearerChallenge(error?: string): string {
@@ -772,7 +775,10 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     if (options.protectedResource && req.method === 'GET' && url.pathname === prmPath) {
       metadataRequestCount++;
       sendJson(res, 200, {
-        resource: options.protectedResource.resource ?? `${origin}/mcp`,
+        resource:
+          typeof options.protectedResource.resource === 'function'
+            ? options.protectedResource.resource(origin)
+            : (options.protectedResource.resource ?? `${origin}/mcp`),
         authorization_servers: options.protectedResource.authorizationServers,
         ...(options.protectedResource.scopesSupported ? { scopes_supported: options.protectedResource.scopesSupported } : {}),
         bearer_methods_supported: ['header'],

@@ -121,6 +121,8 @@ export interface Upstream {
   jwksUri: string;
   /** Dynamic client registrations (`POST /reg`) received so far. */
   registrations(): number;
+  /** The clients registered by `POST /reg` (with their secrets: test-only), oldest first. */
+  registeredClients(): Array<{ clientId: string; clientSecret: string | undefined }>;
   /** Requests to the authorization endpoint so far, oldest first. */
   authorizationRequests(): AuthorizationRequestRecord[];
   /** A copy of the token requests received so far (faulted ones included), oldest first. */
@@ -435,6 +437,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   const records: TokenRequestRecord[] = [];
   const authorizationRecords: AuthorizationRequestRecord[] = [];
   let registrationCount = 0;
+  const registered: Array<{ clientId: string; clientSecret: string | undefined }> = [];
   const faults: InjectedTokenResponse[] = [];
   let override: TokenResponseOverride | undefined;
   let closing = false;
@@ -502,7 +505,15 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       ctx.path = '/.well-known/openid-configuration';
       return next();
     }
-    if (ctx.method === 'POST' && ctx.path === '/reg') registrationCount++;
+    if (ctx.method === 'POST' && ctx.path === '/reg') {
+      registrationCount++;
+      await next();
+      const body = ctx.body as { client_id?: unknown; client_secret?: unknown } | undefined;
+      if (typeof body?.client_id === 'string') {
+        registered.push({ clientId: body.client_id, clientSecret: typeof body.client_secret === 'string' ? body.client_secret : undefined });
+      }
+      return;
+    }
     if (ctx.method === 'GET' && ctx.path === '/auth') {
       const query = new URL(ctx.req.url ?? '/', issuer).searchParams;
       authorizationRecords.push({
@@ -563,6 +574,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     jwksUri: `${issuer}/jwks`,
     registrations: () => registrationCount,
+    registeredClients: () => registered.map((client) => ({ ...client })),
     authorizationRequests: () => authorizationRecords.map((r) => ({ ...r })),
     tokenRequests: () => records.map((r) => ({ ...r })),
     faultNextTokenRequests(n, response) {
