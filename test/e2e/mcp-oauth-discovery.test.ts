@@ -147,6 +147,8 @@ describe('OAuth discovered from a remote MCP server', () => {
     const before = upstream.registrations();
     const setupSession = await gatehouse.providers.setupSessions.create({ providerId, providerAuthMethodId: 'oauth' });
     expect(setupSession.status).toBe('pending');
+    // The hosted page names what the MCP server asks for.
+    expect(await (await fetch(setupSession.url)).text()).toContain(MCP_SCOPE);
     expect(toolServer.metadataRequests()).toBe(1);
     expect(upstream.registrations()).toBe(before + 1);
     expect((await gatehouse.providers.deployments.get(deployment.id)).oauthClient?.hasClientSecret).toBe(true);

@@ -90,6 +90,20 @@ export async function resolveAuthorizationServer(
 }
 
 /**
+ * The scopes an authorization request of `method` asks for: its own, or with discovery `mcp` and
+ * none configured, the MCP server's `scopes_supported` (empty if discovery fails here: the hosted
+ * page still renders, and starting the authorization reports the failure).
+ */
+export async function requestedScopes(context: ServerContext, method: OAuth2AuthMethod, mcpServer: ProviderDefinition['mcpServer']): Promise<string[]> {
+  if (method.scopes.length > 0 || method.discovery !== 'mcp') return method.scopes;
+  try {
+    return (await resolveAuthorizationServer(context, method, mcpServer)).defaultScopes;
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The MCP authorization spec's discovery, from the MCP URL alone: RFC 9728 protected resource
  * metadata names the authorization server, whose RFC 8414 / OIDC metadata (issuer checked by
  * oauth4webapi) gives the endpoints. Cached like issuer discovery; failures are not cached.
