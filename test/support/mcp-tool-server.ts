@@ -31,6 +31,7 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as z from 'zod';
 
 export type ToolServerAuth =
@@ -48,7 +49,32 @@ export type ToolServerAuth =
       header?: string;
       validKeys: string[];
     }
+  | {
+      /**
+       * JWT access tokens (RFC 9068 style) signed by the upstream, checked against its JWKS: the
+       * issuer, and an `aud` that is this server's `/mcp` URL (RFC 8707: a token for another
+       * resource is refused).
+       */
+      type: 'bearer-jwt';
+      issuer: string;
+      jwksUri: string;
+    }
   | { type: 'none' };
+
+/** RFC 9728 protected resource metadata that the server publishes (MCP authorization spec). */
+export interface ProtectedResourceOptions {
+  /** `authorization_servers`, e.g. `[upstream.issuer]`. */
+  authorizationServers: string[];
+  scopesSupported?: string[];
+  /** The `resource` it declares (or a function of the server's origin); default the server's own `/mcp` URL. */
+  resource?: string | ((origin: string) => string);
+  /**
+   * Where it is served: `path` (default) at `/.well-known/oauth-protected-resource/mcp` (RFC 9728
+   * §3.1), `root` at `/.well-known/oauth-protected-resource`, or only through the
+   * `resource_metadata` of the 401 challenge (`challenge`, at `/prm`).
+   */
+  servedAt?: 'path' | 'root' | 'challenge';
+}
 
 export interface ToolContext {
   /** The introspected `sub`, `api-key:<last 4 chars>`, or `anonymous`. */
@@ -78,6 +104,8 @@ export interface ToolServerOptions {
    */
   transport?: 'streamable-http' | 'sse';
   extraTools?: ExtraTool[];
+  /** Publish protected resource metadata (and name it in the 401 challenge). Default: none. */
+  protectedResource?: ProtectedResourceOptions;
 }
 
 export interface ToolCallRecord {
@@ -103,6 +131,8 @@ export interface ToolServer {
   cancellations(): string[];
   /** How many requests were answered 401. */
   authFailures(): number;
+  /** How many times the protected resource metadata was fetched. */
+  metadataRequests(): number;
   /** MCP connections opened so far: Streamable HTTP sessions initialized + legacy SSE streams. */
   connections(): number;
   /** MCP connections open now (a Streamable HTTP session ends with DELETE, an SSE one with its stream). */
@@ -481,6 +511,21 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
   }
 
   // --- authentication ------------------------------------------------------------------------------
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+  let metadataRequestCount = 0;
+  const servedAt = options.protectedResource?.servedAt ?? 'path';
+  const prmPath =
+    servedAt === 'challenge' ? '/prm' : servedAt === 'root' ? '/.well-known/oauth-protected-resource' : '/.well-known/oauth-protected-resource/mcp';
+
+  /** RFC 6750 §3 challenge; with metadata, RFC 9728 §5.1's `resource_metadata` too. */
+  function bearerChallenge(error?: string): string {
+    const parts = [
+      ...(error ? [`error="${error}"`] : []),
+      ...(options.protectedResource ? [`resource_metadata="${origin}${prmPath}"`] : []),
+    ];
+    return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+  }
+
   function unauthorized(message: string, wwwAuthenticate?: string): HttpError {
     return { status: 401, message, ...(wwwAuthenticate ? { headers: { 'www-authenticate': wwwAuthenticate } } : {}) };
   }
@@ -498,8 +543,24 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
 
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) return unauthorized('missing bearer token', 'Bearer');
+    if (!match?.[1]) return unauthorized('missing bearer token', bearerChallenge());
     const token = match[1];
+    if (auth.type === 'bearer-jwt') {
+      try {
+        jwks ??= createRemoteJWKSet(new URL(auth.jwksUri));
+        const { payload } = await jwtVerify(token, jwks, { issuer: auth.issuer, audience: `${origin}/mcp` });
+        if (typeof payload.sub !== 'string') return unauthorized('the access token has no subject', bearerChallenge('invalid_token'));
+        return {
+          token,
+          clientId: typeof payload.client_id === 'string' ? payload.client_id : '',
+          scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+          ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
+          extra: { subject: payload.sub },
+        };
+      } catch {
+        return unauthorized('the access token is not valid for this server', bearerChallenge('invalid_token'));
+      }
+    }
     let introspection: { active?: unknown; sub?: unknown; client_id?: unknown; scope?: unknown; exp?: unknown };
     try {
       const basic = Buffer.from(
@@ -711,6 +772,20 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
       return;
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (options.protectedResource && req.method === 'GET' && url.pathname === prmPath) {
+      metadataRequestCount++;
+      sendJson(res, 200, {
+        resource:
+          typeof options.protectedResource.resource === 'function'
+            ? options.protectedResource.resource(origin)
+            : (options.protectedResource.resource ?? `${origin}/mcp`),
+        authorization_servers: options.protectedResource.authorizationServers,
+        ...(options.protectedResource.scopesSupported ? { scopes_supported: options.protectedResource.scopesSupported } : {}),
+        bearer_methods_supported: ['header'],
+      });
+      req.resume();
+      return;
+    }
     const route =
       url.pathname === '/mcp' ? 'mcp'
       : serveSse && url.pathname === '/sse' && req.method === 'GET' ? 'sse'
@@ -767,6 +842,7 @@ export async function startToolServer(options: ToolServerOptions = {}): Promise<
     calls: () => callRecords.map((c) => ({ ...c, args: { ...c.args } })),
     cancellations: () => [...cancelled],
     authFailures: () => authFailureCount,
+    metadataRequests: () => metadataRequestCount,
     connections: () => connectionCount,
     activeConnections: () => streamable.size + legacy.size,
     tcpConnections: () => tcpCount,

@@ -5,7 +5,9 @@
  * - PKCE (S256) is required for every authorization code grant.
  * - A plain code flow with `offline_access` (no `prompt=consent` needed) yields a refresh token.
  * - RFC 9207 `iss` is returned in authorization responses (and advertised in discovery).
- * - Introspection and revocation are enabled; access tokens are opaque.
+ * - Introspection and revocation are enabled; access tokens are opaque (JWTs for an RFC 8707
+ *   resource with `resourceIndicators`).
+ * - Optionally: open dynamic client registration (RFC 7591) at `/reg`.
  * - The built-in dev login / consent pages are on: any login name, the password is ignored.
  * - A Koa middleware in front of oidc-provider counts token requests and can inject faults.
  */
@@ -38,6 +40,22 @@ export interface UpstreamOptions {
    * `openid` and `offline_access` are always added. Requested scopes not listed here are dropped.
    */
   scopes?: string[];
+  /** Open RFC 7591 dynamic client registration at `/reg` (no initial access token). Default false. */
+  registration?: boolean;
+  /**
+   * RFC 8707 resource indicators: an authorization or token request naming `resource` gets a JWT
+   * access token (RS256, this server's JWKS) whose `aud` is that resource and whose scopes are
+   * `scope` (the resource server's). Any absolute URL is accepted as a resource. Default off.
+   */
+  resourceIndicators?: { scope: string };
+}
+
+/** One request that reached the authorization endpoint. */
+export interface AuthorizationRequestRecord {
+  clientId: string | undefined;
+  scope: string | undefined;
+  /** RFC 8707 `resource`, if the request had one. */
+  resource: string | undefined;
 }
 
 /** A response the token endpoint sends instead of (or in place of) its real one. */
@@ -67,6 +85,8 @@ export interface TokenRequestRecord {
   faulted: boolean;
   /** True when the real answer was replaced by the response override. */
   overridden: boolean;
+  /** RFC 8707 `resource` of the form body, if any. */
+  resource?: string;
 }
 
 export interface ObservedTokenResponse {
@@ -97,6 +117,14 @@ export interface Upstream {
   revocationEndpoint: string;
   /** The OpenID discovery document URL (RFC 8414's path is served too). */
   discoveryUrl: string;
+  /** `${issuer}/jwks`: the keys that sign id tokens and JWT access tokens. */
+  jwksUri: string;
+  /** Dynamic client registrations (`POST /reg`) received so far. */
+  registrations(): number;
+  /** The clients registered by `POST /reg` (with their secrets: test-only), oldest first. */
+  registeredClients(): Array<{ clientId: string; clientSecret: string | undefined }>;
+  /** Requests to the authorization endpoint so far, oldest first. */
+  authorizationRequests(): AuthorizationRequestRecord[];
   /** A copy of the token requests received so far (faulted ones included), oldest first. */
   tokenRequests(): TokenRequestRecord[];
   /** The next `n` token requests get `response` instead of reaching oidc-provider. */
@@ -378,6 +406,23 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     },
     features: {
       devInteractions: { enabled: true },
+      registration: { enabled: options.registration ?? false },
+      ...(options.resourceIndicators
+        ? {
+            resourceIndicators: {
+              enabled: true,
+              defaultResource: async () => undefined,
+              useGrantedResource: async () => true,
+              getResourceServerInfo: async (_ctx: unknown, resourceIndicator: string) => ({
+                scope: options.resourceIndicators!.scope,
+                audience: resourceIndicator,
+                accessTokenTTL: accessTokenTtlSeconds,
+                accessTokenFormat: 'jwt',
+                jwt: { sign: { alg: 'RS256' } },
+              }),
+            },
+          }
+        : {}),
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: {
         enabled: true,
@@ -390,6 +435,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
   const provider = new Provider(issuer, configuration);
 
   const records: TokenRequestRecord[] = [];
+  const authorizationRecords: AuthorizationRequestRecord[] = [];
+  let registrationCount = 0;
+  const registered: Array<{ clientId: string; clientSecret: string | undefined }> = [];
   const faults: InjectedTokenResponse[] = [];
   let override: TokenResponseOverride | undefined;
   let closing = false;
@@ -457,6 +505,23 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       ctx.path = '/.well-known/openid-configuration';
       return next();
     }
+    if (ctx.method === 'POST' && ctx.path === '/reg') {
+      registrationCount++;
+      await next();
+      const body = ctx.body as { client_id?: unknown; client_secret?: unknown } | undefined;
+      if (typeof body?.client_id === 'string') {
+        registered.push({ clientId: body.client_id, clientSecret: typeof body.client_secret === 'string' ? body.client_secret : undefined });
+      }
+      return;
+    }
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      const query = new URL(ctx.req.url ?? '/', issuer).searchParams;
+      authorizationRecords.push({
+        clientId: query.get('client_id') ?? undefined,
+        scope: query.get('scope') ?? undefined,
+        resource: query.get('resource') ?? undefined,
+      });
+    }
     if (ctx.method !== 'POST' || ctx.path !== '/token') return next();
 
     const raw = await readBody(ctx.req);
@@ -469,6 +534,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       clientId: basicClientId(ctx.get('authorization') || undefined) ?? params.client_id,
       faulted: false,
       overridden: false,
+      ...(params.resource ? { resource: params.resource } : {}),
     };
     records.push(record);
 
@@ -506,6 +572,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
     introspectionEndpoint: `${issuer}/token/introspection`,
     revocationEndpoint: `${issuer}/token/revocation`,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    jwksUri: `${issuer}/jwks`,
+    registrations: () => registrationCount,
+    registeredClients: () => registered.map((client) => ({ ...client })),
+    authorizationRequests: () => authorizationRecords.map((r) => ({ ...r })),
     tokenRequests: () => records.map((r) => ({ ...r })),
     faultNextTokenRequests(n, response) {
       if (!Number.isInteger(n) || n < 0) throw new RangeError('n must be a non-negative integer');

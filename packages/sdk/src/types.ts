@@ -20,10 +20,14 @@ export interface ProviderOAuth2AuthMethod {
   type: 'oauth2';
   /** Shown on the hosted setup page; `null` means the provider name. */
   name: string | null;
+  /** `mcp`: the endpoints are discovered from the provider's MCP server (RFC 9728) and a client is registered by RFC 7591. */
+  discovery: 'mcp' | null;
   /** The authorization server's issuer identifier, checked against `iss` on the callback (RFC 9207) when set. */
   issuer: string | null;
-  authorizationUrl: string;
-  tokenUrl: string;
+  /** `null` with discovery `mcp`. */
+  authorizationUrl: string | null;
+  /** `null` with discovery `mcp`. */
+  tokenUrl: string | null;
   /** The RFC 7009 revocation endpoint, used when an auth config is deleted. */
   revocationUrl: string | null;
   /** The scopes requested by default. */

@@ -56,6 +56,7 @@ describe('providers', () => {
           id: 'oauth',
           type: 'oauth2',
           name: 'Acme (user)',
+          discovery: null,
           issuer: 'https://auth.acme.test',
           authorizationUrl: 'https://auth.acme.test/authorize',
           tokenUrl: 'https://auth.acme.test/token',

@@ -81,8 +81,8 @@ describe('the shipped catalog', () => {
     for (const definition of catalog.list()) {
       for (const method of definition.authMethods) {
         if (method.type !== 'oauth2') continue;
-        expect(new URL(method.authorizationUrl).protocol).toBe('https:');
-        expect(new URL(method.tokenUrl).protocol).toBe('https:');
+        expect(new URL(method.authorizationUrl ?? '').protocol).toBe('https:');
+        expect(new URL(method.tokenUrl ?? '').protocol).toBe('https:');
       }
     }
   });

@@ -177,16 +177,28 @@ const oauth2AuthMethodObject = z.strictObject({
    * OpenID Connect metadata for it: it enables discovery and the RFC 9207 `iss` check on the callback.
    */
   issuer: issuerSchema.optional(),
-  /** Where the browser is sent to grant access. */
-  authorizationUrl: endpointUrlSchema,
-  /** Where the code (and later the refresh token) is exchanged. */
-  tokenUrl: endpointUrlSchema,
+  /**
+   * `mcp`: the provider's remote MCP server runs its own OAuth (the MCP authorization spec): the
+   * authorization server is discovered from the MCP URL (RFC 9728 protected resource metadata, then
+   * RFC 8414 / OIDC metadata), a client is registered by RFC 7591 when the deployment has none, and
+   * every authorization and token request names the MCP server as its RFC 8707 `resource`. The
+   * endpoints and the issuer are then discovered, not configured.
+   */
+  discovery: z.literal('mcp').optional(),
+  /** Where the browser is sent to grant access (required unless `discovery` is set). */
+  authorizationUrl: endpointUrlSchema.optional(),
+  /** Where the code (and later the refresh token) is exchanged (required unless `discovery` is set). */
+  tokenUrl: endpointUrlSchema.optional(),
   /** An RFC 7009 revocation endpoint (`POST`, form field `token`). Leave it out when the provider has none. */
   revocationUrl: endpointUrlSchema.optional(),
-  /** Scopes requested by default; may be empty. */
+  /**
+   * Scopes requested by default; may be empty. With `discovery: 'mcp'`, an empty list means the
+   * protected resource metadata's `scopes_supported`.
+   */
   scopes: z
     .array(z.string().regex(SCOPE_TOKEN_PATTERN, 'must be an RFC 6749 scope token (printable ASCII, no spaces)'))
-    .max(100),
+    .max(100)
+    .default([]),
   /** Human descriptions of some of `scopes`, shown on the hosted consent page. */
   scopeDescriptions: z.record(z.string().regex(SCOPE_TOKEN_PATTERN), text(300)).optional(),
   /** How scopes are joined in the authorization request (default `' '`; Slack uses `','`). */
@@ -217,6 +229,19 @@ const oauth2AuthMethodObject = z.strictObject({
 });
 
 const oauth2AuthMethodSchema = oauth2AuthMethodObject.superRefine((method, ctx) => {
+  if (method.discovery === 'mcp') {
+    // Discovered endpoints are the only ones: a configured one next to them could send the code to
+    // another server than the one the MCP server names (a mix-up).
+    for (const field of ['issuer', 'authorizationUrl', 'tokenUrl', 'revocationUrl'] as const) {
+      if (method[field] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: 'is discovered from the MCP server with discovery "mcp"; leave it out' });
+      }
+    }
+  } else {
+    for (const field of ['authorizationUrl', 'tokenUrl'] as const) {
+      if (method[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'is required (or set discovery: "mcp")' });
+    }
+  }
   const separator = method.scopeSeparator ?? OAUTH2_DEFAULTS.scopeSeparator;
   const seen = new Set<string>();
   method.scopes.forEach((scope, index) => {
@@ -355,6 +380,13 @@ export const providerDefinitionSchema = z
   .superRefine((provider, ctx) => {
     const firstIndex = new Map<string, number>();
     provider.authMethods.forEach((method, index) => {
+      if (method.type === 'oauth2' && method.discovery === 'mcp' && (!provider.mcpServer || provider.mcpServer.transport === 'stdio')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['authMethods', index, 'discovery'],
+          message: 'discovery "mcp" needs a remote mcpServer (its url is where the authorization server is discovered)',
+        });
+      }
       const previous = firstIndex.get(method.id);
       if (previous !== undefined) {
         ctx.addIssue({

@@ -40,9 +40,10 @@ function authMethodToWire(method: AuthMethod) {
       id: method.id,
       type: method.type,
       name: method.name ?? null,
+      discovery: method.discovery ?? null,
       issuer: method.issuer ?? null,
-      authorization_url: method.authorizationUrl,
-      token_url: method.tokenUrl,
+      authorization_url: method.authorizationUrl ?? null,
+      token_url: method.tokenUrl ?? null,
       revocation_url: method.revocationUrl ?? null,
       scopes: method.scopes,
     };

@@ -31,6 +31,8 @@ export interface CodeExchange {
   callbackParameters: URLSearchParams;
   redirectUri: string;
   codeVerifier: string;
+  /** RFC 8707 §2.2: the resource the token is for (discovery `mcp`); sent again on the token request. */
+  resource?: string | undefined;
 }
 
 /**
@@ -60,7 +62,10 @@ export async function exchangeAuthorizationCode(context: ServerContext, exchange
       exchange.callbackParameters,
       exchange.redirectUri,
       exchange.codeVerifier,
-      requestOptions(context, exchange.authorizationServer.token_endpoint, AbortSignal.timeout(context.tokenRequestTimeoutMs)),
+      {
+        ...requestOptions(context, exchange.authorizationServer.token_endpoint, AbortSignal.timeout(context.tokenRequestTimeoutMs)),
+        ...(exchange.resource ? { additionalParameters: { resource: exchange.resource } } : {}),
+      },
     );
   } catch (error) {
     const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');

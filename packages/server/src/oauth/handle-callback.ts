@@ -83,7 +83,8 @@ export async function handleOAuthCallback(
   };
 
   try {
-    const authorizationServer = await resolveAuthorizationServer(context, method);
+    const resolved = await resolveAuthorizationServer(context, method, definition.mcpServer);
+    const authorizationServer = resolved.metadata;
     const deployment = await getDeployment(context, session.projectId, session.deploymentId);
     const client: oauth.Client = { client_id: deployment.oauthClientId ?? '' };
     let callbackParameters: URLSearchParams;
@@ -91,9 +92,9 @@ export async function handleOAuthCallback(
       callbackParameters = oauth.validateAuthResponse(
         // Without a published issuer there is nothing to compare an `iss` with; the per-deployment
         // redirect URI is then the mix-up defence (RFC 9700 §4.4.2).
-        method.issuer ? authorizationServer : { ...authorizationServer, authorization_response_iss_parameter_supported: false },
+        resolved.discovered ? authorizationServer : { ...authorizationServer, authorization_response_iss_parameter_supported: false },
         client,
-        method.issuer ? callbackUrl.searchParams : withoutIss(callbackUrl.searchParams),
+        resolved.discovered ? callbackUrl.searchParams : withoutIss(callbackUrl.searchParams),
         state,
       );
     } catch (error) {
@@ -116,6 +117,7 @@ export async function handleOAuthCallback(
       callbackParameters,
       redirectUri: callbackUrlFor(context, deployment.id),
       codeVerifier,
+      resource: resolved.resource,
     });
     const view = await completeSetupSession(context, session, authorization);
     return { kind: 'completed', view, providerName };

@@ -196,7 +196,8 @@ async function refreshLocked(
   if (!options.force && !needsRefresh(row, method, context.clock.now(), options.minWindowMs)) return { kind: 'not_needed', authConfig: row };
 
   const deployment = await getDeployment(context, projectId, row.deploymentId);
-  const authorizationServer = await resolveAuthorizationServer(context, method);
+  const resolved = await resolveAuthorizationServer(context, method, definition.mcpServer);
+  const authorizationServer = resolved.metadata;
   const client: oauth.Client = { client_id: deployment.oauthClientId ?? '' };
   const clientSecret = openClientSecret(context, deployment);
   const clientAuth =
@@ -219,7 +220,11 @@ async function refreshLocked(
         client,
         clientAuth,
         credentials.refreshToken,
-        requestOptions(context, authorizationServer.token_endpoint, AbortSignal.timeout(Math.min(context.tokenRequestTimeoutMs, remaining))),
+        {
+          ...requestOptions(context, authorizationServer.token_endpoint, AbortSignal.timeout(Math.min(context.tokenRequestTimeoutMs, remaining))),
+          // RFC 8707 §2.2: a refreshed token is for the same MCP server.
+          ...(resolved.resource ? { additionalParameters: { resource: resolved.resource } } : {}),
+        },
       );
     } catch (error) {
       lastErrorCode = (error as Error).name === 'TimeoutError' ? 'token_endpoint_timeout' : 'token_endpoint_unavailable';

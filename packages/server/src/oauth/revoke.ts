@@ -28,7 +28,7 @@ export async function revokeAtProvider(context: ServerContext, row: AuthConfigRo
     const method = findAuthMethod(definition, row.authMethodId);
     const credentials = openCredentials(context, row);
     if (method.type !== 'oauth2' || credentials.type !== 'oauth2') return { attempted: false, confirmed: false, error: null };
-    const authorizationServer = await resolveAuthorizationServer(context, method);
+    const authorizationServer = (await resolveAuthorizationServer(context, method, definition.mcpServer)).metadata;
     if (!authorizationServer.revocation_endpoint) return { attempted: false, confirmed: false, error: 'no_revocation_endpoint' };
 
     const deployment = await getDeployment(context, row.projectId, row.deploymentId);

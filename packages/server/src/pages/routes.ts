@@ -5,6 +5,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ServerContext } from '../context.js';
 import { randomToken } from '../ids.js';
 import type { AppEnv } from '../http/env.js';
+import { requestedScopes } from '../oauth/authorization-server.js';
 import { handleOAuthCallback, type CallbackOutcome } from '../oauth/handle-callback.js';
 import { sha256, startAuthorization } from '../oauth/start-authorization.js';
 import { completeSetupSession, getSetupSessionForPage, resolveSessionMethod, type SetupSessionRow } from '../services/setup-sessions.js';
@@ -101,7 +102,7 @@ export function pageRoutes(context: ServerContext) {
       if (session.status !== 'pending') return finished(c, session, definition.name);
 
       if (method.type === 'oauth2') {
-        const scopes = method.scopes.map((name) => ({ name, description: method.scopeDescriptions?.[name] }));
+        const scopes = (await requestedScopes(context, method, definition.mcpServer)).map((name) => ({ name, description: method.scopeDescriptions?.[name] }));
         return page(
           c,
           oauthStartPage({
@@ -142,7 +143,7 @@ export function pageRoutes(context: ServerContext) {
       if (method.type !== 'oauth2') return c.redirect(`/setup/${session.id}`, 303);
       let redirect: Awaited<ReturnType<typeof startAuthorization>>;
       try {
-        redirect = await startAuthorization(context, session, method);
+        redirect = await startAuthorization(context, session, method, definition.mcpServer);
       } catch (error) {
         // Discovery failed or was refused by the outbound guard: say so, without the details.
         context.logger.warn({ setupSessionId: session.id, err: (error as Error).message }, 'could not start the authorization');

@@ -13,6 +13,7 @@ import { emitWebhookEvent, notifyWebhookDue } from './webhook-events.js';
 import { findAuthMethod, getProvider } from './providers.js';
 import { getProject } from './projects.js';
 import { isRedirectAllowed } from './redirect-allow-list.js';
+import { ensureRegisteredClient } from '../oauth/register-client.js';
 
 /** A setup session row as stored. */
 export type SetupSessionRow = typeof setupSessions.$inferSelect;
@@ -58,6 +59,7 @@ export async function createSetupSession(
     ]);
   }
   const deploymentId = target?.deploymentId ?? (await resolveDeploymentId(context, projectId, definition, input.deploymentId));
+  if (method.type === 'oauth2' && method.discovery === 'mcp') await ensureRegisteredClient(context, projectId, deploymentId, definition, method);
   if (method.type === 'oauth2') await assertOAuthClientConfigured(context, projectId, deploymentId, definition);
 
   if (input.redirectUrl !== undefined) {

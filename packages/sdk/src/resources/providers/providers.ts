@@ -22,12 +22,21 @@ export interface ProviderOAuth2AuthMethodParams {
    * it enables discovery and the `iss` check on the callback (RFC 9207). Leave it out otherwise.
    */
   issuer?: string;
-  authorizationUrl: string;
-  tokenUrl: string;
+  /**
+   * `mcp`: the provider's remote MCP server runs its own OAuth. Gatehouse discovers the authorization
+   * server from `mcpServer.url` (RFC 9728, RFC 8414), registers a client for each deployment that has
+   * no `oauthClient` (RFC 7591), and names the MCP server as `resource` (RFC 8707). Leave out
+   * `issuer`, `authorizationUrl`, `tokenUrl` and `revocationUrl` then.
+   */
+  discovery?: 'mcp';
+  /** Required unless `discovery` is set. */
+  authorizationUrl?: string;
+  /** Required unless `discovery` is set. */
+  tokenUrl?: string;
   /** The RFC 7009 revocation endpoint; leave it out when the provider has none. */
   revocationUrl?: string;
-  /** The scopes requested by default (may be empty). */
-  scopes: string[];
+  /** The scopes requested by default (may be empty; with discovery `mcp`, empty means the MCP server's `scopes_supported`). */
+  scopes?: string[];
   /** Descriptions of some of `scopes`, shown on the consent page; keys are sent as written. */
   scopeDescriptions?: Record<string, string>;
   /** How scopes are joined (default `' '`; Slack uses `','`). */
