@@ -23,6 +23,15 @@ import { startUpstream, type Upstream } from '../support/upstream.js';
 import { authorizeUser, createOAuthToolProvider } from '../support/session-fixtures.js';
 import type { ToolServer } from '../support/mcp-tool-server.js';
 
+/**
+ * Waits until `text` is in the process's output. A request's log line reaches the test through the
+ * child's stdout pipe, which may be read after the HTTP answer to that request.
+ */
+async function logged(child: GatehouseProcess, text: string): Promise<void> {
+  for (let attempt = 0; attempt < 100 && !child.output().includes(text); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(child.output()).toContain(text);
+}
+
 describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let upstream: Upstream;
@@ -95,9 +104,9 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
     expect(await page.locator('h1').textContent()).toMatch(/connected/i);
     await context.close();
 
-    expect(processA.output()).toContain(`"path":"/oauth/callback/${fixture.deploymentId}"`);
+    await logged(processA, `"path":"/oauth/callback/${fixture.deploymentId}"`);
+    await logged(processB, '"path":"/v1/providers/setup-sessions/wait"');
     expect(processB.output()).not.toContain('/oauth/callback/');
-    expect(processB.output()).toContain('"path":"/v1/providers/setup-sessions/wait"');
   });
 
   it('makes one token exchange out of 100 simultaneous callbacks spread over both processes', async () => {
@@ -128,7 +137,7 @@ describe.skipIf(!TEST_DATABASE_URL)('two gatehouse processes on one PostgreSQL',
     const result = await viaB.sessions.toolCalls.create(session.id, { name: 'notes-pg__whoami', arguments: {} });
     expect(result.status).toBe('succeeded');
     expect(JSON.stringify(result.content)).toContain('heidi');
-    expect(processB.output()).toContain(`"path":"/v1/sessions/${session.id}/tool-calls"`);
+    await logged(processB, `"path":"/v1/sessions/${session.id}/tool-calls"`);
     expect(processA.output()).not.toContain(`/v1/sessions/${session.id}/tool-calls`);
 
     const records = await viaA.sessions.toolCalls.list(session.id);
