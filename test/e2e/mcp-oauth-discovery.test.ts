@@ -131,6 +131,32 @@ describe('OAuth discovered from a remote MCP server', () => {
     expect(server.logs()).not.toContain(secret);
   });
 
+  it('registers a public client when the authorization server takes no client secrets, and authorizes with PKCE alone', async () => {
+    const publicOnly = await startUpstream({ clients: [], registration: true, resourceIndicators: { scope: MCP_SCOPE }, clientAuthMethods: ['none'] });
+    extraUpstreams.push(publicOnly);
+    const toolServer = await mcpServerOf(publicOnly);
+    const { providerId, deployment } = await discoveredProvider(gatehouse, toolServer.mcpUrl);
+    const setupSession = await gatehouse.providers.setupSessions.create({ providerId, providerAuthMethodId: 'oauth' });
+    expect(publicOnly.registrations()).toBe(1);
+    const registered = await gatehouse.providers.deployments.get(deployment.id);
+    expect(registered.oauthClient).toEqual({ clientId: expect.any(String), hasClientSecret: false });
+
+    const waiting = gatehouse.waitForSetupSession([setupSession]);
+    const { context } = await authorizeInBrowser(browser, setupSession.url, 'grace');
+    const completed = await waiting;
+    await context.close();
+    expect(completed.authConfig?.status).toBe('active');
+    expect(publicOnly.tokenRequests().filter((request) => request.grantType === 'authorization_code')).toEqual([
+      expect.objectContaining({ clientId: registered.oauthClient!.clientId, resource: toolServer.mcpUrl }),
+    ]);
+
+    const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: deployment.id, providerAuthConfigId: completed.authConfig!.id }] });
+    const whoami = (await gatehouse.sessions.tools.list(session.id)).tools.find((tool) => tool.originalName === 'whoami')!;
+    const result = await gatehouse.sessions.toolCalls.create(session.id, { name: whoami.name, arguments: {} });
+    expect(result.content).toEqual([{ type: 'text', text: 'grace' }]);
+    await gatehouse.sessions.close(session.id);
+  });
+
   it('finds the metadata through the resource_metadata of the MCP server\'s 401 challenge', async () => {
     const toolServer = await mcpServerOf(upstream, { servedAt: 'challenge' });
     const { providerId, deployment } = await discoveredProvider(gatehouse, toolServer.mcpUrl);

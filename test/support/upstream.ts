@@ -48,6 +48,8 @@ export interface UpstreamOptions {
    * `scope` (the resource server's). Any absolute URL is accepted as a resource. Default off.
    */
   resourceIndicators?: { scope: string };
+  /** The token endpoint's client authentication methods (oidc-provider's `clientAuthMethods`), e.g. `['none']` for public clients only. */
+  clientAuthMethods?: string[];
 }
 
 /** One request that reached the authorization endpoint. */
@@ -404,6 +406,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<Upstream>
       Interaction: 3600,
       Session: 24 * 3600,
     },
+    ...(options.clientAuthMethods ? { clientAuthMethods: options.clientAuthMethods } : {}),
     features: {
       devInteractions: { enabled: true },
       registration: { enabled: options.registration ?? false },
