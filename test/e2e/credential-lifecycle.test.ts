@@ -84,6 +84,22 @@ async function startFixture(options: { rotate: boolean; env?: Record<string, str
 
 const refreshRequests = (upstream: Upstream) => upstream.tokenRequests().filter((request) => request.grantType === 'refresh_token');
 
+/**
+ * Starts a tool call on process A whose refresh request hangs at the provider, waits until that one
+ * refresh request is out, and SIGKILLs A in the middle of it.
+ */
+async function killAMidRefresh(fixture: Fixture, sessionId: string): Promise<void> {
+  const before = refreshRequests(fixture.upstream).length;
+  fixture.upstream.faultNextTokenRequests(1, { hang: true });
+  const stuck = fixture.viaA.sessions.toolCalls.create(sessionId, { name: 'notes__whoami' }).catch((error: unknown) => error);
+  for (let waited = 0; refreshRequests(fixture.upstream).length === before && waited < 200; waited++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(refreshRequests(fixture.upstream).length).toBe(before + 1);
+  await fixture.processA.stop('SIGKILL');
+  await stuck;
+}
+
 describe.skipIf(!TEST_DATABASE_URL)('credential lifecycle across two processes', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -155,15 +171,7 @@ describe.skipIf(!TEST_DATABASE_URL)('credential lifecycle across two processes',
         await tokensExpire();
         const before = refreshRequests(fixture.upstream).length;
         // The provider never sees the hung request, so the single-use refresh token is still unused.
-        fixture.upstream.faultNextTokenRequests(1, { hang: true });
-
-        const stuck = fixture.viaA.sessions.toolCalls.create(session.id, { name: 'notes__whoami' }).catch((error: unknown) => error);
-        for (let waited = 0; refreshRequests(fixture.upstream).length === before && waited < 200; waited++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        expect(refreshRequests(fixture.upstream).length).toBe(before + 1);
-        await fixture.processA.stop('SIGKILL');
-        await stuck;
+        await killAMidRefresh(fixture, session.id);
 
         // Process B takes the lock the dead process held, refreshes with the rotating token, stores
         // the new one, and the next refresh (after the new token expires) works with it.
@@ -223,16 +231,7 @@ describe.skipIf(!TEST_DATABASE_URL)('credential lifecycle across two processes',
     it('recovers when a process is killed in the middle of a refresh', async () => {
       const { authConfigId, session } = await newUserSession('kim');
       await tokensExpire();
-      const before = refreshRequests(fixture.upstream).length;
-      fixture.upstream.faultNextTokenRequests(1, { hang: true });
-
-      const stuck = fixture.viaA.sessions.toolCalls.create(session.id, { name: 'notes__whoami' }).catch((error: unknown) => error);
-      for (let waited = 0; refreshRequests(fixture.upstream).length === before && waited < 200; waited++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(refreshRequests(fixture.upstream).length).toBe(before + 1);
-      await fixture.processA.stop('SIGKILL');
-      await stuck;
+      await killAMidRefresh(fixture, session.id);
 
       const result = await fixture.viaB.sessions.toolCalls.create(session.id, { name: 'notes__whoami' });
       expect(result.status).toBe('succeeded');

@@ -23,6 +23,16 @@ import { createPublicToolProvider } from '../support/session-fixtures.js';
 
 const FAR_AWAY_TIMEOUT_MS = 10 * 60_000;
 
+/** The session's one recorded call of `toolName`, once it is recorded (the call ends after the cancel). */
+async function recordedCallOf(gatehouse: Gatehouse, sessionId: string, toolName: string): Promise<ToolCall> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const record = (await gatehouse.sessions.toolCalls.list(sessionId)).data.find((candidate) => candidate.toolName === toolName);
+    if (record) return record;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${toolName} call was recorded`);
+}
+
 describe('cancelling a tool call', () => {
   let server: InProcessGatehouse;
   let gatehouse: Gatehouse;
@@ -39,15 +49,7 @@ describe('cancelling a tool call', () => {
     await tools?.toolServer.close();
   });
 
-  /** The session's one recorded call of `toolName`, once it is recorded (the call ends after the cancel). */
-  async function recordedCall(sessionId: string, toolName: string): Promise<ToolCall> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const record = (await gatehouse.sessions.toolCalls.list(sessionId)).data.find((candidate) => candidate.toolName === toolName);
-      if (record) return record;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`no ${toolName} call was recorded`);
-  }
+  const recordedCall = (sessionId: string, toolName: string) => recordedCallOf(gatehouse, sessionId, toolName);
 
   it("forwards an MCP client's cancel to the tool server and records the call as cancelled", async () => {
     const session = await gatehouse.sessions.create({ providers: [{ providerDeploymentId: tools.deploymentId }] });
@@ -144,12 +146,7 @@ describe.skipIf(!TEST_DATABASE_URL)('cancelling a tool call behind a load balanc
       await expect(pending).rejects.toThrow();
       await tools.toolServer.waitForCancellations('hang', cancelledBefore + 1);
       expect(cancelsSentToB).toBe(1);
-      let record: ToolCall | undefined;
-      for (let attempt = 0; attempt < 100 && !record; attempt++) {
-        record = (await gatehouse.sessions.toolCalls.list(session.id)).data.find((candidate) => candidate.toolName === 'slow-tools__hang');
-        if (!record) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      expect(record).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
+      expect(await recordedCallOf(gatehouse, session.id, 'slow-tools__hang')).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
     } finally {
       await client.close();
     }

@@ -35,7 +35,8 @@ export interface ErrorDetail {
 
 /**
  * The one error type that becomes an HTTP error response. `expose` is false for 5xx: their message is
- * replaced by a generic one on the wire so that nothing internal leaks.
+ * replaced by a generic one on the wire so that nothing internal leaks. `service_unavailable` is the
+ * exception: it is only raised with a message Gatehouse wrote for the caller (what is down, when to retry).
  */
 export class GatehouseError extends Error {
   readonly status: number;
@@ -50,7 +51,7 @@ export class GatehouseError extends Error {
     super(message);
     this.name = 'GatehouseError';
     this.status = STATUS_BY_CODE[code];
-    this.expose = this.status < 500;
+    this.expose = this.status < 500 || code === 'service_unavailable';
   }
 }
 

@@ -61,6 +61,11 @@ export class TtlCache<V> {
     for (const candidate of this.entries.keys()) if (candidate.startsWith(prefix)) this.entries.delete(candidate);
   }
 
+  /** Forgets everything. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Forgets every entry whose key contains `part` (an id that several keys include). */
   deleteMatching(part: string): void {
     for (const candidate of this.entries.keys()) if (candidate.includes(part)) this.entries.delete(candidate);

@@ -88,51 +88,38 @@ export function createApp(context: ServerContext): Hono<AppEnv> {
     return c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}.`, request_id: c.get('requestId') } }, 404);
   });
 
-  app.onError((error, c) => {
+  app.onError((thrown, c) => {
     const requestId = c.get('requestId');
-    if (error instanceof GatehouseError) {
-      for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
-      c.header('x-request-id', requestId);
-      return c.json(
-        {
-          error: {
-            code: error.code,
-            message: error.expose ? error.message : 'Gatehouse hit an internal error; the request id helps the operator find it in the logs.',
-            request_id: requestId,
-            ...(error.details ? { details: error.details } : {}),
-          },
-        },
-        error.status as 400,
-      );
-    }
     c.header('x-request-id', requestId);
-    if (isDatabaseUnavailable(error)) {
+    let error: GatehouseError;
+    if (thrown instanceof GatehouseError) {
+      error = thrown;
+    } else if (isDatabaseUnavailable(thrown)) {
       // An outage, not a bug: no stack, and a client that waits a moment will succeed.
-      context.logger.warn({ requestId, method: c.req.method, path: c.req.path, err: { message: error.message } }, 'database unavailable');
-      c.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
-      if (isHostedPagePath(c.req.path)) return hostedErrorPage(c, 503);
-      return c.json(
-        {
-          error: {
-            code: 'service_unavailable',
-            message: `Gatehouse cannot reach its database right now. Retry after ${DATABASE_RETRY_AFTER_SECONDS} s.`,
-            request_id: requestId,
-          },
-        },
-        503,
-      );
+      context.logger.warn({ requestId, method: c.req.method, path: c.req.path, err: { message: thrown.message } }, 'database unavailable');
+      error = new GatehouseError('service_unavailable', `Gatehouse cannot reach its database right now. Retry after ${DATABASE_RETRY_AFTER_SECONDS} s.`, undefined, {
+        'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+      });
+      if (isHostedPagePath(c.req.path)) {
+        c.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+        return hostedErrorPage(c, 503);
+      }
+    } else {
+      context.logger.error({ requestId, err: { name: thrown.name, message: thrown.message, stack: thrown.stack } }, 'unhandled error');
+      if (isHostedPagePath(c.req.path)) return hostedErrorPage(c, 500);
+      error = new GatehouseError('internal_error', thrown.message);
     }
-    context.logger.error({ requestId, err: { name: error.name, message: error.message, stack: error.stack } }, 'unhandled error');
-    if (isHostedPagePath(c.req.path)) return hostedErrorPage(c, 500);
+    for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
     return c.json(
       {
         error: {
-          code: 'internal_error',
-          message: 'Gatehouse hit an internal error; the request id helps the operator find it in the logs.',
+          code: error.code,
+          message: error.expose ? error.message : 'Gatehouse hit an internal error; the request id helps the operator find it in the logs.',
           request_id: requestId,
+          ...(error.details ? { details: error.details } : {}),
         },
       },
-      500,
+      error.status as 400,
     );
   });
 

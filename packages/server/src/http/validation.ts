@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { GatehouseError, invalidRequest } from '../errors.js';
+import { GatehouseError, invalidRequest, type ErrorDetail } from '../errors.js';
 
 /** Largest JSON body the API accepts. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -51,12 +51,17 @@ export const pageQuerySchema = z.object({
   cursor: z.string().max(512).optional(),
 });
 
-/** Turns zod issues into a 400 that names each field. */
-export function validationError(error: z.ZodError, what: string): GatehouseError {
-  const details = error.issues.map((issue) => ({
+/** One detail per zod issue: the field's path (`(body)` for the whole) and what is wrong with it. */
+export function issueDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
     path: issue.path.join('.') || '(body)',
     message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
   }));
+}
+
+/** Turns zod issues into a 400 that names each field. */
+export function validationError(error: z.ZodError, what: string): GatehouseError {
+  const details = issueDetails(error);
   const first = details[0]!;
   return invalidRequest(`Invalid ${what}: ${first.path}: ${first.message}.`, details);
 }

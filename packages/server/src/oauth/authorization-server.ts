@@ -1,13 +1,15 @@
 import * as oauth from 'oauth4webapi';
 import type { OAuth2AuthMethod, ProviderDefinition } from '../catalog/provider-schema.js';
 import type { ServerContext } from '../context.js';
+import { TtlCache } from '../gateway/ttl-cache.js';
 import { OutboundRequestRefusedError } from '../security/outbound-guard.js';
 import { discoverProtectedResource, McpDiscoveryError } from './protected-resource.js';
 
 const DISCOVERY_TTL_MS = 10 * 60_000;
 const DISCOVERY_TIMEOUT_MS = 10_000;
-const discoveryCache = new Map<string, { metadata: oauth.AuthorizationServer; fetchedAt: number }>();
-const mcpDiscoveryCache = new Map<string, { resolved: ResolvedAuthorizationServer; fetchedAt: number }>();
+// Per process, by issuer and by MCP URL; a failed discovery is not kept, so the next request tries again.
+const discoveryCache = new TtlCache<oauth.AuthorizationServer>(DISCOVERY_TTL_MS, 1_000);
+const mcpDiscoveryCache = new TtlCache<ResolvedAuthorizationServer>(DISCOVERY_TTL_MS, 1_000);
 
 /**
  * Whether oauth4webapi may send a plain `http:` request to `endpoint`: exactly when the outbound guard
@@ -110,9 +112,11 @@ export async function requestedScopes(context: ServerContext, method: OAuth2Auth
  *
  * @throws McpDiscoveryError with a message for the operator
  */
-export async function discoverMcpAuthorization(context: ServerContext, mcpUrl: string): Promise<ResolvedAuthorizationServer> {
-  const cached = mcpDiscoveryCache.get(mcpUrl);
-  if (cached && Date.now() - cached.fetchedAt < DISCOVERY_TTL_MS) return cached.resolved;
+export function discoverMcpAuthorization(context: ServerContext, mcpUrl: string): Promise<ResolvedAuthorizationServer> {
+  return mcpDiscoveryCache.get(mcpUrl, () => discoverMcpAuthorizationNow(context, mcpUrl));
+}
+
+async function discoverMcpAuthorizationNow(context: ServerContext, mcpUrl: string): Promise<ResolvedAuthorizationServer> {
   const protectedResource = await discoverProtectedResource(context, mcpUrl);
   let issuerUrl: URL;
   try {
@@ -133,26 +137,17 @@ export async function discoverMcpAuthorization(context: ServerContext, mcpUrl: s
   if (!metadata.authorization_endpoint || !metadata.token_endpoint) {
     throw new McpDiscoveryError(`The authorization server ${metadata.issuer} publishes no authorization_endpoint or token_endpoint.`);
   }
-  const resolved: ResolvedAuthorizationServer = {
-    metadata,
-    resource: protectedResource.resource,
-    defaultScopes: protectedResource.scopesSupported,
-    discovered: true,
-  };
-  mcpDiscoveryCache.set(mcpUrl, { resolved, fetchedAt: Date.now() });
-  return resolved;
+  return { metadata, resource: protectedResource.resource, defaultScopes: protectedResource.scopesSupported, discovered: true };
 }
 
-async function discover(context: ServerContext, issuer: string): Promise<oauth.AuthorizationServer> {
-  const cached = discoveryCache.get(issuer);
-  if (cached && Date.now() - cached.fetchedAt < DISCOVERY_TTL_MS) return cached.metadata;
-  const issuerUrl = new URL(issuer);
-  // OIDC discovery first (most providers with an issuer are OpenID providers), then RFC 8414.
-  let response = await oauth.discoveryRequest(issuerUrl, { ...requestOptions(context, issuerUrl), algorithm: 'oidc' });
-  if (!response.ok) response = await oauth.discoveryRequest(issuerUrl, { ...requestOptions(context, issuerUrl), algorithm: 'oauth2' });
-  const metadata = await oauth.processDiscoveryResponse(issuerUrl, response);
-  discoveryCache.set(issuer, { metadata, fetchedAt: Date.now() });
-  return metadata;
+function discover(context: ServerContext, issuer: string): Promise<oauth.AuthorizationServer> {
+  return discoveryCache.get(issuer, async () => {
+    const issuerUrl = new URL(issuer);
+    // OIDC discovery first (most providers with an issuer are OpenID providers), then RFC 8414.
+    let response = await oauth.discoveryRequest(issuerUrl, { ...requestOptions(context, issuerUrl), algorithm: 'oidc' });
+    if (!response.ok) response = await oauth.discoveryRequest(issuerUrl, { ...requestOptions(context, issuerUrl), algorithm: 'oauth2' });
+    return oauth.processDiscoveryResponse(issuerUrl, response);
+  });
 }
 
 /** Forgets discovered metadata (tests that restart an upstream on a new port). */

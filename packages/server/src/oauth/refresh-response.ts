@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { OAUTH2_DEFAULTS, type OAuth2AuthMethod } from '../catalog/provider-schema.js';
+import { readJsonBounded, TOKEN_RESPONSE_MAX_BYTES } from './bounded-json.js';
 import { providerErrorCode } from './provider-error-code.js';
 
 /** What a refresh token response (RFC 6749 §5.1 / §5.2, or a provider's own form of them) said. */
@@ -68,7 +69,7 @@ export async function parseRefreshResponse(
 
 async function readJsonObject(response: Response): Promise<JsonObject | undefined> {
   try {
-    const body: unknown = await response.json();
+    const body = await readJsonBounded(response, TOKEN_RESPONSE_MAX_BYTES);
     return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as JsonObject) : undefined;
   } catch {
     return undefined;

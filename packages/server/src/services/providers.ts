@@ -3,6 +3,7 @@ import { providerDefinitionSchema, type AuthMethod, type ProviderDefinition } fr
 import type { ServerContext } from '../context.js';
 import { GatehouseError, invalidRequest, notFound, type ErrorDetail } from '../errors.js';
 import { OutboundRequestRefusedError } from '../security/outbound-guard.js';
+import { issueDetails } from '../http/validation.js';
 import { customProviders, providerDeployments } from '../store/schema.js';
 
 /** A provider as the API shows it: its definition and where it comes from. */
@@ -40,6 +41,11 @@ export async function listProviders(context: ServerContext, projectId: string): 
   ];
 }
 
+/** The 400 of a provider definition that does not validate, naming its first bad field. */
+export function invalidDefinition(details: ErrorDetail[]): GatehouseError {
+  return invalidRequest(`The provider definition is not valid: ${details[0]!.path}: ${details[0]!.message}.`, details);
+}
+
 /** Validates and stores a custom provider; its id must not clash with the catalog or the project. */
 export async function createCustomProvider(
   context: ServerContext,
@@ -47,13 +53,7 @@ export async function createCustomProvider(
   input: unknown,
 ): Promise<ResolvedProvider> {
   const parsed = providerDefinitionSchema.safeParse(input);
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({
-      path: issue.path.join('.') || '(body)',
-      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-    }));
-    throw invalidRequest(`The provider definition is not valid: ${details[0]!.path}: ${details[0]!.message}.`, details);
-  }
+  if (!parsed.success) throw invalidDefinition(issueDetails(parsed.error));
   const definition = parsed.data;
   if (definition.mcpServer?.transport === 'stdio') {
     // A command runs on the Gatehouse host: only the operator may configure one.

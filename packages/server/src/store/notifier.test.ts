@@ -40,6 +40,13 @@ describe.skipIf(!TEST_DATABASE_URL)('PostgresNotifier', () => {
     await notifier.publish('setup_session_changed', 'pas_1');
     expect(await seenHere).toBe('pas_1');
     expect(await seenByOther).toBe('pas_1');
+
+    // Without any LISTEN connection (never started, as while it is down), its own subscribers still hear it.
+    const deaf = new PostgresNotifier(database.url, pool, pino({ level: 'silent' }));
+    const seenByDeaf = nextPayload(deaf, (payload) => payload === 'pas_3');
+    await deaf.publish('setup_session_changed', 'pas_3');
+    expect(await seenByDeaf).toBe('pas_3');
+    await deaf.close();
   });
 
   it('tells its subscribers they may have missed changes once a lost LISTEN connection is back', async () => {

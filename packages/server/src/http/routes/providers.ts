@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { ServerContext } from '../../context.js';
 import { GatehouseError, invalidRequest } from '../../errors.js';
-import { createCustomProvider, deleteCustomProvider, getProvider, listProviders } from '../../services/providers.js';
+import { createCustomProvider, deleteCustomProvider, getProvider, invalidDefinition, listProviders } from '../../services/providers.js';
 import type { AppEnv } from '../env.js';
 import { providerToWire } from '../serializers.js';
 import { readJsonBody } from '../validation.js';
@@ -30,14 +30,14 @@ function snakeCase(text: string): string {
 /** A validation error of the definition, naming fields as the caller wrote them (snake_case). */
 function inWireNames(error: unknown): unknown {
   if (!(error instanceof GatehouseError) || error.code !== 'invalid_request' || !error.details) return error;
-  const details = error.details.map((detail) => ({
-    ...detail,
-    path: snakeCase(detail.path),
-    // Only the list of unknown keys is made of field names; other messages are prose.
-    message: detail.message.startsWith('unknown field') ? snakeCase(detail.message) : detail.message,
-  }));
-  const first = details[0]!;
-  return invalidRequest(`The provider definition is not valid: ${first.path}: ${first.message}.`, details);
+  return invalidDefinition(
+    error.details.map((detail) => ({
+      ...detail,
+      path: snakeCase(detail.path),
+      // Only the list of unknown keys is made of field names; other messages are prose.
+      message: detail.message.startsWith('unknown field') ? snakeCase(detail.message) : detail.message,
+    })),
+  );
 }
 
 /** `/v1/providers`: the catalog plus the project's custom providers. */
